@@ -1,0 +1,445 @@
+//! The client, its builder, and the request path every call goes through.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ibkr_model::error::ErrorResponse;
+use reqwest::header::{CONTENT_LENGTH, HeaderValue};
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use crate::endpoint::Endpoint;
+use crate::error::{Error, Result, snippet};
+use crate::tls::{self, Pin, Policy};
+
+/// The gateway's default address (the Client Portal Gateway's `conf.yaml`).
+pub const DEFAULT_GATEWAY: &str = "https://localhost:5000";
+/// The API's base path under the gateway.
+pub const DEFAULT_BASE_PATH: &str = "/v1/api";
+
+const SNIPPET: usize = 240;
+
+/// A client of the Client Portal Web API. Cheap to clone: clones share one
+/// connection pool and cookie store.
+///
+/// ```no_run
+/// # async fn f() -> ibkr_api::Result<()> {
+/// let client = ibkr_api::Client::builder()
+///     .gateway("https://localhost:5000")
+///     .build()?;
+/// let status = client.check_auth_status().await?;
+/// println!("authenticated: {}", status.authenticated);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    gateway: Url,
+    base: Url,
+    timeout: Duration,
+    reauth_timeout: Duration,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // No cookies, no tokens.
+        f.debug_struct("Client")
+            .field("gateway", &self.inner.gateway.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Client`].
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct ClientBuilder {
+    gateway: String,
+    base_path: String,
+    user_agent: String,
+    timeout: Duration,
+    connect_timeout: Duration,
+    reauth_timeout: Duration,
+    pin: Option<String>,
+    danger_accept_invalid_certs: bool,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        ClientBuilder {
+            gateway: DEFAULT_GATEWAY.into(),
+            base_path: DEFAULT_BASE_PATH.into(),
+            user_agent: concat!("ibkr-rs/", env!("CARGO_PKG_VERSION")).into(),
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            reauth_timeout: Duration::from_secs(20),
+            pin: None,
+            danger_accept_invalid_certs: false,
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// The gateway's address, e.g. `https://localhost:5000` (the default). A URL that
+    /// already ends with the base path (`.../v1/api`) is accepted too.
+    pub fn gateway(mut self, url: impl Into<String>) -> Self {
+        self.gateway = url.into();
+        self
+    }
+
+    /// The API's base path under the gateway; `/v1/api` by default.
+    pub fn base_path(mut self, path: impl Into<String>) -> Self {
+        self.base_path = path.into();
+        self
+    }
+
+    /// The `User-Agent` sent (the gateway refuses requests without one).
+    pub fn user_agent(mut self, ua: impl Into<String>) -> Self {
+        self.user_agent = ua.into();
+        self
+    }
+
+    /// Time allowed for a whole request; 30 s by default.
+    pub fn timeout(mut self, t: Duration) -> Self {
+        self.timeout = t;
+        self
+    }
+
+    /// Time allowed to connect; 10 s by default.
+    pub fn connect_timeout(mut self, t: Duration) -> Self {
+        self.connect_timeout = t;
+        self
+    }
+
+    /// How long [`Client::handle_reauthentication`] waits for the brokerage session
+    /// to come back; 20 s by default.
+    pub fn reauth_timeout(mut self, t: Duration) -> Self {
+        self.reauth_timeout = t;
+        self
+    }
+
+    /// Trusts exactly the certificate with this SHA-256 fingerprint (64 hex digits,
+    /// colons allowed), on any host: for a gateway on another machine that keeps its
+    /// self-signed certificate.
+    pub fn pin_certificate_sha256(mut self, fingerprint: impl Into<String>) -> Self {
+        self.pin = Some(fingerprint.into());
+        self
+    }
+
+    /// Accepts any certificate, on any host. Anyone on the network path can then read
+    /// and change the traffic, session cookie included. Prefer a pin.
+    pub fn danger_accept_invalid_certs(mut self, yes: bool) -> Self {
+        self.danger_accept_invalid_certs = yes;
+        self
+    }
+
+    /// Builds the client. Fails on a malformed URL or pin.
+    pub fn build(self) -> Result<Client> {
+        let gateway = parse_gateway(&self.gateway, &self.base_path)?;
+        let base_path = format!("{}/", self.base_path.trim_matches('/'));
+        let base = gateway
+            .join(&base_path)
+            .map_err(|e| Error::Config(format!("base path `{}`: {e}", self.base_path)))?;
+        let mut http = reqwest::Client::builder()
+            .cookie_store(true)
+            .user_agent(self.user_agent.clone())
+            .timeout(self.timeout)
+            .connect_timeout(self.connect_timeout)
+            .pool_idle_timeout(Duration::from_secs(50));
+        if gateway.scheme() == "https" {
+            let policy = match (&self.pin, self.danger_accept_invalid_certs) {
+                (_, true) => Policy::Danger,
+                (Some(p), false) => Policy::Pinned(Pin::parse(p)?),
+                (None, false) if tls::is_loopback(&gateway) => Policy::Loopback,
+                (None, false) => Policy::Verify,
+            };
+            http = http.tls_backend_preconfigured(tls::client_config(policy)?);
+        }
+        let http = http
+            .build()
+            .map_err(|e| Error::Config(format!("HTTP client: {e}")))?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                gateway,
+                base,
+                timeout: self.timeout,
+                reauth_timeout: self.reauth_timeout,
+            }),
+        })
+    }
+}
+
+fn parse_gateway(s: &str, base_path: &str) -> Result<Url> {
+    let s = s.trim();
+    let with_scheme = if s.contains("://") {
+        s.to_string()
+    } else {
+        format!("https://{s}")
+    };
+    let mut url = Url::parse(&with_scheme).map_err(|e| {
+        Error::Config(format!(
+            "gateway address `{s}` is not a URL ({e}); expected e.g. https://localhost:5000"
+        ))
+    })?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(Error::Config(format!(
+            "gateway address `{s}`: the scheme must be https (or http), not {}",
+            url.scheme()
+        )));
+    }
+    if url.host().is_none() {
+        return Err(Error::Config(format!("gateway address `{s}` has no host")));
+    }
+    let path = url.path().trim_end_matches('/').to_string();
+    let base = base_path.trim_end_matches('/');
+    let root = path.strip_suffix(base).unwrap_or(&path).to_string();
+    url.set_path(&format!("{root}/"));
+    url.set_query(None);
+    url.set_fragment(None);
+    Ok(url)
+}
+
+impl Client {
+    /// A builder with the defaults: `https://localhost:5000`, `/v1/api`.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// A client of the gateway at `url` with the other defaults.
+    pub fn new(url: impl Into<String>) -> Result<Client> {
+        Client::builder().gateway(url).build()
+    }
+
+    /// The gateway's root URL; its login page.
+    pub fn gateway_url(&self) -> &Url {
+        &self.inner.gateway
+    }
+
+    /// The API's base URL, e.g. `https://localhost:5000/v1/api/`.
+    pub fn base_url(&self) -> &Url {
+        &self.inner.base
+    }
+
+    pub(crate) fn reauth_timeout(&self) -> Duration {
+        self.inner.reauth_timeout
+    }
+
+    /// Calls any endpoint and returns its JSON as it came: the way to reach an
+    /// endpoint this library does not type yet. The path is relative to the base
+    /// path, e.g. `/iserver/accounts`. Errors are mapped as for typed calls.
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<serde_json::Value> {
+        self.call(Endpoint::Raw, method, path, body).await
+    }
+
+    /// Sends a request and decodes the answer. Every call of the library goes here.
+    pub(crate) async fn call<B, T>(
+        &self,
+        endpoint: Endpoint,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<T>
+    where
+        B: Serialize + ?Sized,
+        T: DeserializeOwned,
+    {
+        let label = format!("{method} {path}");
+        let url = self
+            .inner
+            .base
+            .join(path.trim_start_matches('/'))
+            .map_err(|e| Error::Config(format!("path `{path}`: {e}")))?;
+        let mut req = self.inner.http.request(method.clone(), url);
+        match body {
+            Some(b) => req = req.json(b),
+            // The gateway answers 411 to a POST without Content-Length.
+            None if method != Method::GET => {
+                req = req.header(CONTENT_LENGTH, HeaderValue::from_static("0")).body("")
+            }
+            None => {}
+        }
+        tracing::debug!(endpoint = %endpoint, request = %label, "sending");
+        let resp = req.send().await.map_err(|e| self.transport(&label, e))?;
+        let status = resp.status();
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let bytes = resp.bytes().await.map_err(|e| self.transport(&label, e))?;
+        tracing::debug!(request = %label, status = status.as_u16(), bytes = bytes.len(), "answered");
+        if !status.is_success() {
+            return Err(self.status_error(&label, path, status, retry_after, &bytes));
+        }
+        if let Some(message) = error_in_body(&bytes) {
+            return Err(Error::Gateway {
+                endpoint: label,
+                message,
+            });
+        }
+        serde_json::from_slice(&bytes).map_err(|e| Error::Decode {
+            endpoint: label,
+            message: e.to_string(),
+            snippet: snippet(&bytes, SNIPPET),
+        })
+    }
+
+    fn transport(&self, label: &str, e: reqwest::Error) -> Error {
+        if e.is_timeout() {
+            return Error::Timeout {
+                endpoint: label.to_string(),
+                after: self.inner.timeout,
+            };
+        }
+        if let Some(detail) = certificate_problem(&e) {
+            return Error::Certificate {
+                endpoint: label.to_string(),
+                gateway: self.inner.gateway.to_string(),
+                detail,
+            };
+        }
+        Error::Transport {
+            endpoint: label.to_string(),
+            gateway: self.inner.gateway.to_string(),
+            source: e,
+        }
+    }
+
+    fn status_error(
+        &self,
+        label: &str,
+        path: &str,
+        status: StatusCode,
+        retry_after: Option<Duration>,
+        body: &[u8],
+    ) -> Error {
+        let endpoint = label.to_string();
+        let message = serde_json::from_slice::<ErrorResponse>(body)
+            .ok()
+            .map(|e| e.error);
+        let no_bridge = message
+            .as_deref()
+            .is_some_and(|m| m.to_ascii_lowercase().contains("no bridge"));
+        let iserver = path.trim_start_matches('/').starts_with("iserver/");
+        match status {
+            _ if no_bridge => Error::NoBrokerageSession {
+                endpoint,
+                message: message.unwrap_or_default(),
+            },
+            StatusCode::UNAUTHORIZED if iserver && message.is_some() => Error::NoBrokerageSession {
+                endpoint,
+                message: message.unwrap_or_default(),
+            },
+            StatusCode::UNAUTHORIZED => Error::NotAuthenticated {
+                endpoint,
+                reason: problem_detail(body).unwrap_or_else(|| "HTTP 401".into()),
+                login_url: self.inner.gateway.to_string(),
+            },
+            StatusCode::FORBIDDEN => Error::Forbidden {
+                endpoint,
+                body: snippet(body, SNIPPET),
+            },
+            StatusCode::TOO_MANY_REQUESTS => Error::RateLimited {
+                endpoint,
+                retry_after,
+            },
+            _ => Error::Http {
+                endpoint,
+                status: status.as_u16(),
+                body: snippet(body, SNIPPET),
+            },
+        }
+    }
+}
+
+/// `{"error": "non-empty"}` at the top level of a 200 answer: IBKR's rejection.
+fn error_in_body(bytes: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        error: Option<serde_json::Value>,
+    }
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace())?;
+    if *first != b'{' {
+        return None;
+    }
+    match serde_json::from_slice::<Probe>(bytes).ok()?.error? {
+        serde_json::Value::String(s) if !s.is_empty() => Some(s),
+        serde_json::Value::Null => None,
+        serde_json::Value::String(_) => None,
+        other => Some(other.to_string()),
+    }
+}
+
+fn problem_detail(body: &[u8]) -> Option<String> {
+    let p: ibkr_model::error::ProblemDetail = serde_json::from_slice(body).ok()?;
+    p.detail.or(p.title)
+}
+
+fn certificate_problem(e: &reqwest::Error) -> Option<String> {
+    let mut src: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = src {
+        if let Some(r) = s.downcast_ref::<rustls::Error>() {
+            return match r {
+                rustls::Error::InvalidCertificate(_) | rustls::Error::General(_) => {
+                    Some(r.to_string())
+                }
+                _ => None,
+            };
+        }
+        src = s.source();
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gateway_urls_are_normalised() {
+        let p = |s| parse_gateway(s, "/v1/api").unwrap().to_string();
+        assert_eq!(p("https://localhost:5000"), "https://localhost:5000/");
+        assert_eq!(p("https://localhost:5000/"), "https://localhost:5000/");
+        assert_eq!(p("https://localhost:5000/v1/api"), "https://localhost:5000/");
+        assert_eq!(p("https://localhost:5000/v1/api/"), "https://localhost:5000/");
+        assert_eq!(p("localhost:5000"), "https://localhost:5000/");
+        assert_eq!(p("http://127.0.0.1:8080/proxy"), "http://127.0.0.1:8080/proxy/");
+        assert!(parse_gateway("ftp://x", "/v1/api").is_err());
+        assert!(parse_gateway("https://", "/v1/api").is_err());
+    }
+
+    #[test]
+    fn error_bodies_are_recognised() {
+        assert_eq!(
+            error_in_body(br#"{"error":"failed to process request"}"#).as_deref(),
+            Some("failed to process request")
+        );
+        assert_eq!(error_in_body(br#"{"error":null,"a":1}"#), None);
+        assert_eq!(error_in_body(br#"{"hmds":{"error":"no bridge"}}"#), None);
+        assert_eq!(error_in_body(br#"[{"error":"x"}]"#), None);
+        assert_eq!(error_in_body(b"not json"), None);
+    }
+
+    #[test]
+    fn the_base_url_joins_paths() {
+        let c = Client::new("https://localhost:5000").unwrap();
+        assert_eq!(c.base_url().as_str(), "https://localhost:5000/v1/api/");
+        assert_eq!(
+            c.base_url().join("iserver/auth/status").unwrap().as_str(),
+            "https://localhost:5000/v1/api/iserver/auth/status"
+        );
+        assert!(format!("{c:?}").contains("localhost"));
+    }
+}

@@ -1,0 +1,47 @@
+//! A typed client for the Interactive Brokers **Client Portal Web API**.
+//!
+//! The API is served by the Client Portal Gateway (`https://localhost:5000/v1/api`
+//! once you have logged in through the browser). This crate covers it with typed
+//! calls, exact wire types (from [`ibkr_model`]), errors that say what to do next,
+//! and a [session keeper](session) that keeps the session alive.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use ibkr_api::{Client, ReauthOutcome};
+//!
+//! # async fn run() -> ibkr_api::Result<()> {
+//! let client = Client::builder().gateway("https://localhost:5000").build()?;
+//!
+//! // Is the brokerage session up? If not, bring it back.
+//! match client.handle_reauthentication().await? {
+//!     ReauthOutcome::AlreadyAuthenticated | ReauthOutcome::Reauthenticated => {}
+//!     ReauthOutcome::Failed { reason } => eprintln!("{reason}"),
+//!     _ => {}
+//! }
+//! let tickle = client.ping_server().await?;
+//! println!("session {} authenticated: {}", tickle.session, tickle.is_authenticated());
+//!
+//! // Keep it alive while the program runs; dropped, it stops.
+//! let _keeper = client.keep_alive(Duration::from_secs(60));
+//! # Ok(()) }
+//! ```
+//!
+//! Certificates are verified, except that a self-signed certificate is accepted from
+//! a gateway on a loopback address (as the stock gateway ships one) or when its
+//! fingerprint is pinned: see [`ClientBuilder::pin_certificate_sha256`].
+#![warn(missing_docs)]
+
+mod auth;
+mod client;
+mod endpoint;
+mod error;
+pub mod session;
+mod tls;
+
+pub use auth::{AuthOutcome, ReauthOutcome};
+pub use client::{Client, ClientBuilder, DEFAULT_BASE_PATH, DEFAULT_GATEWAY};
+pub use endpoint::{Endpoint, PacingClass};
+pub use error::{Error, Result};
+pub use ibkr_model as model;
+pub use reqwest::Method;
+pub use session::{KeeperConfig, SessionKeeper, SessionState};

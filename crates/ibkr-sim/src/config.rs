@@ -1,0 +1,211 @@
+//! Simulator configuration.
+
+use std::net::{IpAddr, SocketAddr};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// How the simulated gateway is started.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct GatewayConfig {
+    /// Address to listen on; port 0 picks a free port. Default `127.0.0.1:5000`.
+    pub listen: SocketAddr,
+    /// Serve HTTPS with a self-signed certificate made at start (default), or plain HTTP.
+    pub tls: bool,
+    /// Log in at start, as if a user had logged in through the browser.
+    pub auto_login: bool,
+    /// The paper username accepted by the login page. Default `demo`.
+    pub username: String,
+    /// The password accepted by the login page. Default `demo`.
+    pub password: String,
+    /// Inactivity after which the session ends. Default 5 minutes.
+    pub idle_timeout: Duration,
+    /// Client addresses served (the gateway's `ips.allow`); others get 403.
+    pub allow: AllowList,
+    /// Answer 403 to API requests without a `User-Agent`, as the real gateway does.
+    pub require_user_agent: bool,
+    /// Answer 411 to `POST` requests without `Content-Length`, as the real gateway does.
+    pub require_content_length: bool,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        GatewayConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 5000)),
+            tls: true,
+            auto_login: false,
+            username: "demo".into(),
+            password: "demo".into(),
+            idle_timeout: Duration::from_secs(300),
+            allow: AllowList::loopback(),
+            require_user_agent: true,
+            require_content_length: true,
+        }
+    }
+}
+
+impl GatewayConfig {
+    /// The configuration for tests and demos: a free loopback port, HTTPS, logged in.
+    pub fn for_tests() -> Self {
+        GatewayConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            auto_login: true,
+            ..GatewayConfig::default()
+        }
+    }
+
+    /// Sets the listen address.
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.listen = addr;
+        self
+    }
+
+    /// Serve HTTPS (`true`) or plain HTTP (`false`).
+    pub fn tls(mut self, tls: bool) -> Self {
+        self.tls = tls;
+        self
+    }
+
+    /// Log in at start or not.
+    pub fn auto_login(mut self, yes: bool) -> Self {
+        self.auto_login = yes;
+        self
+    }
+
+    /// Sets the login page's username and password.
+    pub fn credentials(mut self, user: impl Into<String>, password: impl Into<String>) -> Self {
+        self.username = user.into();
+        self.password = password.into();
+        self
+    }
+
+    /// Sets the idle timeout.
+    pub fn idle_timeout(mut self, d: Duration) -> Self {
+        self.idle_timeout = d;
+        self
+    }
+
+    /// Sets the allowed client addresses.
+    pub fn allow(mut self, allow: AllowList) -> Self {
+        self.allow = allow;
+        self
+    }
+}
+
+/// Client addresses the gateway serves, in the style of the gateway's `ips.allow`
+/// (`conf.yaml`): exact addresses or dotted IPv4 patterns with `*`, e.g. `192.168.*`.
+///
+/// ```
+/// use ibkr_sim::AllowList;
+/// let allow: AllowList = "127.*, ::1, 10.1.*".parse().unwrap();
+/// assert!(allow.allows("10.1.2.3".parse().unwrap()));
+/// assert!(!allow.allows("10.2.0.1".parse().unwrap()));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowList {
+    rules: Vec<AllowRule>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum AllowRule {
+    Exact(IpAddr),
+    /// IPv4 octets; `None` is a `*`.
+    V4Pattern([Option<u8>; 4]),
+    Any,
+}
+
+impl AllowList {
+    /// Loopback only (`127.*` and `::1`): the default, as the stock gateway.
+    pub fn loopback() -> Self {
+        "127.*,::1".parse().expect("static pattern")
+    }
+
+    /// Every address (use with care: the gateway holds a live brokerage session).
+    pub fn any() -> Self {
+        AllowList {
+            rules: vec![AllowRule::Any],
+        }
+    }
+
+    /// Whether `ip` may use the gateway.
+    pub fn allows(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+            v4 => v4,
+        };
+        self.rules.iter().any(|r| match (r, ip) {
+            (AllowRule::Any, _) => true,
+            (AllowRule::Exact(a), ip) => *a == ip,
+            (AllowRule::V4Pattern(p), IpAddr::V4(v4)) => p
+                .iter()
+                .zip(v4.octets())
+                .all(|(want, got)| want.is_none_or(|w| w == got)),
+            (AllowRule::V4Pattern(_), IpAddr::V6(_)) => false,
+        })
+    }
+}
+
+impl FromStr for AllowList {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut rules = Vec::new();
+        for item in s.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            if item == "*" {
+                rules.push(AllowRule::Any);
+            } else if let Ok(ip) = item.parse::<IpAddr>() {
+                rules.push(AllowRule::Exact(ip));
+            } else {
+                let parts: Vec<&str> = item.split('.').collect();
+                if parts.is_empty() || parts.len() > 4 || parts.iter().all(|p| *p != "*") {
+                    return Err(format!(
+                        "`{item}` is neither an IP address nor a pattern like 192.168.*"
+                    ));
+                }
+                let mut octets = [None; 4];
+                for (i, part) in parts.iter().enumerate() {
+                    if *part == "*" {
+                        if i + 1 != parts.len() && parts[i + 1..].iter().any(|p| *p != "*") {
+                            return Err(format!("`{item}`: `*` may only end a pattern"));
+                        }
+                        break;
+                    }
+                    octets[i] = Some(
+                        part.parse::<u8>()
+                            .map_err(|_| format!("`{item}`: `{part}` is not an octet"))?,
+                    );
+                }
+                rules.push(AllowRule::V4Pattern(octets));
+            }
+        }
+        if rules.is_empty() {
+            return Err("the allow list is empty: no client could use the gateway".into());
+        }
+        Ok(AllowList { rules })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_allows_loopback_only() {
+        let a = AllowList::loopback();
+        assert!(a.allows("127.0.0.1".parse().unwrap()));
+        assert!(a.allows("127.9.9.9".parse().unwrap()));
+        assert!(a.allows("::1".parse().unwrap()));
+        assert!(a.allows("::ffff:127.0.0.1".parse().unwrap()));
+        assert!(!a.allows("192.168.1.1".parse().unwrap()));
+        assert!(!a.allows("::2".parse().unwrap()));
+    }
+
+    #[test]
+    fn bad_patterns_are_refused() {
+        assert!("".parse::<AllowList>().is_err());
+        assert!("192.168.1".parse::<AllowList>().is_err());
+        assert!("192.*.1.1".parse::<AllowList>().is_err());
+        assert!("300.*".parse::<AllowList>().is_err());
+        assert!("*".parse::<AllowList>().unwrap().allows("8.8.8.8".parse().unwrap()));
+    }
+}

@@ -1,0 +1,74 @@
+//! The control API, outside `/v1/api`, for tests and demos. Every call answers with
+//! the session's state as JSON (see [`SessionSnapshot`](crate::SessionSnapshot)).
+//!
+//! | call | effect |
+//! |---|---|
+//! | `GET /sim/state` | read the session's state |
+//! | `POST /sim/session/login` | log the configured user in (as the login page) |
+//! | `POST /sim/session/expire` | end the SSO session, as an idle timeout |
+//! | `POST /sim/session/drop-brokerage` | lose the brokerage session only |
+//! | `POST /sim/session/compete` | another login takes the brokerage session |
+//! | `POST /sim/faults` | queue a fault: `{"kind":"status","status":503,"path":"/tickle","count":1}`, `{"kind":"truncated_json"}`, `{"kind":"malformed_json"}` |
+//! | `DELETE /sim/faults` | remove pending faults |
+//!
+//! A call that needs a logged-in session answers 409 when there is none.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use tokio::time::Instant;
+
+use crate::faults::Fault;
+use crate::gateway::Shared;
+
+pub(crate) fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/state", get(state))
+        .route("/session/login", post(login))
+        .route("/session/expire", post(expire))
+        .route("/session/drop-brokerage", post(drop_brokerage))
+        .route("/session/compete", post(compete))
+        .route("/faults", post(add_fault).delete(clear_faults))
+}
+
+fn state_of(gw: &Shared, ok: bool) -> Response {
+    let status = if ok { StatusCode::OK } else { StatusCode::CONFLICT };
+    (status, Json(gw.snapshot())).into_response()
+}
+
+async fn state(State(gw): State<Shared>) -> Response {
+    state_of(&gw, true)
+}
+
+async fn login(State(gw): State<Shared>) -> Response {
+    let user = gw.config.username.clone();
+    gw.session().login(&user, Instant::now());
+    state_of(&gw, true)
+}
+
+async fn expire(State(gw): State<Shared>) -> Response {
+    gw.session().expire();
+    state_of(&gw, true)
+}
+
+async fn drop_brokerage(State(gw): State<Shared>) -> Response {
+    let ok = gw.session().drop_brokerage().is_ok();
+    state_of(&gw, ok)
+}
+
+async fn compete(State(gw): State<Shared>) -> Response {
+    let ok = gw.session().start_competing().is_ok();
+    state_of(&gw, ok)
+}
+
+async fn add_fault(State(gw): State<Shared>, Json(f): Json<Fault>) -> Response {
+    gw.faults().push(f);
+    state_of(&gw, true)
+}
+
+async fn clear_faults(State(gw): State<Shared>) -> Response {
+    gw.faults().clear();
+    state_of(&gw, true)
+}

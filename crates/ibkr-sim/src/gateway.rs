@@ -1,0 +1,290 @@
+//! The gateway: shared state, routes, and the handle users hold.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::Router;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use url::Url;
+
+use crate::config::GatewayConfig;
+use crate::faults::{Fault, FaultKind, FaultQueue};
+use crate::http::error_body;
+use crate::session::{SessionMachine, SessionSnapshot};
+use crate::{auth, control, login, server, tls};
+
+/// State shared by every request.
+pub(crate) type Shared = Arc<Inner>;
+
+pub(crate) struct Inner {
+    pub config: GatewayConfig,
+    session: Mutex<SessionMachine>,
+    faults: Mutex<FaultQueue>,
+}
+
+impl Inner {
+    /// The session, with the idle timeout applied as of now.
+    pub fn session(&self) -> MutexGuard<'_, SessionMachine> {
+        let mut m = self.session.lock().unwrap_or_else(|p| p.into_inner());
+        m.expire_if_idle(Instant::now());
+        m
+    }
+
+    pub fn faults(&self) -> MutexGuard<'_, FaultQueue> {
+        self.faults.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn snapshot(&self) -> SessionSnapshot {
+        self.session().snapshot(Instant::now())
+    }
+}
+
+/// Why the gateway could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The address could not be bound.
+    #[error(
+        "cannot listen on {addr}: {source} (is another gateway running there? pick another port, or port 0 for any free one)"
+    )]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// The system's error.
+        source: std::io::Error,
+    },
+    /// The TLS certificate could not be made.
+    #[error("cannot make the gateway's TLS certificate: {0}")]
+    Tls(String),
+}
+
+/// A running simulated gateway. Dropping it stops the server;
+/// [`Gateway::shutdown`] stops it gracefully and waits.
+pub struct Gateway {
+    shared: Shared,
+    addr: SocketAddr,
+    tls: bool,
+    cert_pem: Option<String>,
+    fingerprint: Option<String>,
+    stop: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway")
+            .field("url", &self.url().as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Gateway {
+    /// Binds the listen address and starts serving in the background.
+    pub async fn start(config: GatewayConfig) -> Result<Gateway, StartError> {
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: config.listen,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+        let identity = if config.tls {
+            Some(tls::self_signed().map_err(StartError::Tls)?)
+        } else {
+            None
+        };
+        let mut machine = SessionMachine::new(config.idle_timeout);
+        if config.auto_login {
+            machine.login(&config.username, Instant::now());
+        }
+        let shared: Shared = Arc::new(Inner {
+            config,
+            session: Mutex::new(machine),
+            faults: Mutex::new(FaultQueue::default()),
+        });
+        let app = router(shared.clone());
+        let (stop, stopped) = watch::channel(false);
+        let acceptor = identity
+            .as_ref()
+            .map(|i| tokio_rustls::TlsAcceptor::from(i.config.clone()));
+        let task = tokio::spawn(server::serve(listener, acceptor, app, stopped));
+        let gw = Gateway {
+            shared,
+            addr,
+            tls: identity.is_some(),
+            fingerprint: identity.as_ref().map(|i| tls::fingerprint(&i.cert_der)),
+            cert_pem: identity.map(|i| i.cert_pem),
+            stop,
+            task: Some(task),
+        };
+        tracing::info!(url = %gw.url(), "gateway simulator listening");
+        Ok(gw)
+    }
+
+    /// The gateway's root, e.g. `https://127.0.0.1:5000/` (the login page).
+    pub fn url(&self) -> Url {
+        let scheme = if self.tls { "https" } else { "http" };
+        let host = match self.addr.ip() {
+            ip if ip.is_unspecified() && ip.is_ipv4() => "127.0.0.1".to_string(),
+            ip if ip.is_unspecified() => "[::1]".to_string(),
+            std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+            std::net::IpAddr::V4(v4) => v4.to_string(),
+        };
+        Url::parse(&format!("{scheme}://{host}:{}/", self.addr.port())).expect("valid URL")
+    }
+
+    /// The API base, `<url>/v1/api`.
+    pub fn api_url(&self) -> Url {
+        self.url().join("v1/api").expect("valid URL")
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The self-signed certificate (PEM), when serving HTTPS.
+    pub fn certificate_pem(&self) -> Option<&str> {
+        self.cert_pem.as_deref()
+    }
+
+    /// SHA-256 fingerprint of the certificate, `AB:CD:...`, when serving HTTPS.
+    pub fn certificate_fingerprint(&self) -> Option<&str> {
+        self.fingerprint.as_deref()
+    }
+
+    /// The session's state now.
+    pub fn state(&self) -> SessionSnapshot {
+        self.shared.snapshot()
+    }
+
+    /// Logs the configured user in, as the login page would.
+    pub fn login(&self) {
+        let user = self.shared.config.username.clone();
+        self.shared.session().login(&user, Instant::now());
+    }
+
+    /// Ends the SSO session as an idle timeout would: clients get 401 until a new login.
+    pub fn expire_session(&self) {
+        self.shared.session().expire();
+    }
+
+    /// Drops the brokerage session only (as IBKR's nightly reset does); the SSO session
+    /// lives on, so `/iserver/reauthenticate` or `ssodh/init` brings it back.
+    /// Returns `false` when nobody is logged in.
+    pub fn drop_brokerage_session(&self) -> bool {
+        self.shared.session().drop_brokerage().is_ok()
+    }
+
+    /// Another login of the same user takes the brokerage session (`competing: true`).
+    /// Returns `false` when nobody is logged in.
+    pub fn start_competing_session(&self) -> bool {
+        self.shared.session().start_competing().is_ok()
+    }
+
+    /// Queues a fault for the next matching requests.
+    pub fn inject_fault(&self, fault: Fault) {
+        self.shared.faults().push(fault);
+    }
+
+    /// Removes pending faults.
+    pub fn clear_faults(&self) {
+        self.shared.faults().clear();
+    }
+
+    /// Stops accepting connections, lets requests in flight finish, and waits.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+fn router(shared: Shared) -> Router {
+    let api = Router::new()
+        .route("/iserver/auth/status", get(auth::status).post(auth::status))
+        .route("/iserver/auth/ssodh/init", post(auth::ssodh_init))
+        .route("/iserver/reauthenticate", post(auth::reauthenticate))
+        .route("/tickle", get(auth::tickle).post(auth::tickle))
+        .route("/sso/validate", get(auth::sso_validate))
+        .route("/logout", post(auth::logout))
+        .fallback(auth::fallback)
+        .layer(middleware::from_fn_with_state(shared.clone(), api_guard));
+    Router::new()
+        .nest("/v1/api", api)
+        .nest("/sim", control::routes())
+        .merge(login::routes())
+        .layer(middleware::from_fn_with_state(shared.clone(), allow_guard))
+        .with_state(shared)
+}
+
+/// The gateway's `ips.allow`: other addresses get 403.
+async fn allow_guard(State(gw): State<Shared>, req: Request, next: Next) -> Response {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    match peer {
+        Some(ip) if gw.config.allow.allows(ip) => next.run(req).await,
+        _ => {
+            tracing::warn!(?peer, "refused: address not in the allow list");
+            (StatusCode::FORBIDDEN, "Access Denied").into_response()
+        }
+    }
+}
+
+/// What the gateway checks on every API request, then idle-clock and faults.
+async fn api_guard(State(gw): State<Shared>, req: Request, next: Next) -> Response {
+    let headers = req.headers();
+    if gw.config.require_user_agent && !headers.contains_key(header::USER_AGENT) {
+        return (StatusCode::FORBIDDEN, "Access Denied: no User-Agent").into_response();
+    }
+    if gw.config.require_content_length && req.method() == Method::POST && !has_length(headers) {
+        return (StatusCode::LENGTH_REQUIRED, "Length Required").into_response();
+    }
+    gw.session().touch(Instant::now());
+    let path = req.uri().path().trim_start_matches("/v1/api").to_string();
+    let fault = gw.faults().take(&path);
+    match fault {
+        None => next.run(req).await,
+        Some(FaultKind::Status { status }) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            error_body(status, "Service Unavailable (injected fault)")
+        }
+        Some(kind) => {
+            let resp = next.run(req).await;
+            let (mut parts, body) = resp.into_parts();
+            let bytes = axum::body::to_bytes(body, usize::MAX)
+                .await
+                .unwrap_or_default();
+            let mangled: Vec<u8> = match kind {
+                FaultKind::TruncatedJson => bytes[..bytes.len() / 2].to_vec(),
+                _ => b"<html><body>Internal error</body></html>{".to_vec(),
+            };
+            parts.headers.remove(header::CONTENT_LENGTH);
+            Response::from_parts(parts, axum::body::Body::from(mangled))
+        }
+    }
+}
+
+fn has_length(h: &HeaderMap) -> bool {
+    h.contains_key(header::CONTENT_LENGTH) || h.contains_key(header::TRANSFER_ENCODING)
+}

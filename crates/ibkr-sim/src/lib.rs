@@ -1,0 +1,38 @@
+//! A local stand-in for the Interactive Brokers Client Portal Gateway.
+//!
+//! `ibkr-sim` serves the gateway's paths under `/v1/api` with IBKR's JSON, the
+//! gateway's session rules (browser login, the read-only SSO session and the
+//! brokerage session, idle timeout, re-authentication, logout, competing
+//! sessions, allowed client addresses) and its self-signed HTTPS certificate.
+//! Use it to develop and test programs without an IBKR account:
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use ibkr_sim::{Gateway, GatewayConfig};
+//!
+//! let gateway = Gateway::start(GatewayConfig::for_tests()).await?;
+//! println!("gateway at {}", gateway.url());      // https://127.0.0.1:PORT
+//! gateway.drop_brokerage_session();                // as if the brokerage session timed out
+//! gateway.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! Besides the API, the simulator serves the login page at `/` (as the real
+//! gateway does) and a control API under `/sim/` for tests: see [`control`].
+#![warn(missing_docs)]
+
+mod auth;
+mod config;
+pub mod control;
+mod faults;
+mod gateway;
+mod http;
+mod login;
+mod server;
+pub mod session;
+mod tls;
+
+pub use config::{AllowList, GatewayConfig};
+pub use faults::{Fault, FaultKind};
+pub use gateway::{Gateway, StartError};
+pub use session::{BrokerageState, SessionSnapshot};

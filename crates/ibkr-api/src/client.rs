@@ -67,6 +67,7 @@ pub struct ClientBuilder {
     reauth_timeout: Duration,
     pin: Option<String>,
     danger_accept_invalid_certs: bool,
+    resolve: Vec<(String, std::net::SocketAddr)>,
 }
 
 impl Default for ClientBuilder {
@@ -80,6 +81,7 @@ impl Default for ClientBuilder {
             reauth_timeout: Duration::from_secs(20),
             pin: None,
             danger_accept_invalid_certs: false,
+            resolve: Vec::new(),
         }
     }
 }
@@ -138,6 +140,14 @@ impl ClientBuilder {
         self
     }
 
+    /// Connects to `addr` whenever the gateway's host is `host`, bypassing DNS: for a
+    /// gateway known by a name that DNS does not resolve (a container, a tunnel).
+    /// The certificate is still checked against `host`.
+    pub fn resolve(mut self, host: impl Into<String>, addr: std::net::SocketAddr) -> Self {
+        self.resolve.push((host.into(), addr));
+        self
+    }
+
     /// Builds the client. Fails on a malformed URL or pin.
     pub fn build(self) -> Result<Client> {
         let gateway = parse_gateway(&self.gateway, &self.base_path)?;
@@ -151,6 +161,9 @@ impl ClientBuilder {
             .timeout(self.timeout)
             .connect_timeout(self.connect_timeout)
             .pool_idle_timeout(Duration::from_secs(50));
+        for (host, addr) in &self.resolve {
+            http = http.resolve(host, *addr);
+        }
         if gateway.scheme() == "https" {
             let policy = match (&self.pin, self.danger_accept_invalid_certs) {
                 (_, true) => Policy::Danger,
@@ -388,19 +401,33 @@ fn problem_detail(body: &[u8]) -> Option<String> {
 }
 
 fn certificate_problem(e: &reqwest::Error) -> Option<String> {
-    let mut src: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(s) = src {
-        if let Some(r) = s.downcast_ref::<rustls::Error>() {
-            return match r {
-                rustls::Error::InvalidCertificate(_) | rustls::Error::General(_) => {
-                    Some(r.to_string())
-                }
-                _ => None,
-            };
+    match find_rustls(e, 0)? {
+        r @ (rustls::Error::InvalidCertificate(_) | rustls::Error::General(_)) => {
+            Some(r.to_string())
         }
-        src = s.source();
+        _ => None,
     }
-    None
+}
+
+/// The rustls error in a chain. rustls errors travel inside (nested) `io::Error`s,
+/// whose `source` skips the error they wrap, so those are opened with `get_ref`.
+fn find_rustls<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+    depth: usize,
+) -> Option<&'a rustls::Error> {
+    if depth > 16 {
+        return None;
+    }
+    if let Some(r) = e.downcast_ref::<rustls::Error>() {
+        return Some(r);
+    }
+    if let Some(inner) = e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+        let inner: &(dyn std::error::Error + 'static) = inner;
+        if let Some(r) = find_rustls(inner, depth + 1) {
+            return Some(r);
+        }
+    }
+    find_rustls(e.source()?, depth + 1)
 }
 
 #[cfg(test)]

@@ -138,9 +138,11 @@ impl SessionKeeper {
         self.rx.borrow().clone()
     }
 
-    /// A receiver of state changes.
+    /// A receiver of state changes; the current state counts as seen.
     pub fn subscribe(&self) -> watch::Receiver<SessionState> {
-        self.rx.clone()
+        let mut rx = self.rx.clone();
+        rx.borrow_and_update();
+        rx
     }
 
     /// Waits until the state satisfies `f`, and returns it.
@@ -201,20 +203,29 @@ async fn run<O: SessionOps>(ops: O, config: KeeperConfig, tx: watch::Sender<Sess
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
-        let state = probe(&ops, &config).await;
-        tx.send_if_modified(|current| {
-            if *current == state {
-                return false;
-            }
-            tracing::info!(from = %current, to = %state, "session state changed");
-            *current = state;
-            true
-        });
+        let state = probe(&ops, &config, &tx).await;
+        publish(&tx, state);
     }
 }
 
-/// One round: tickle, then repair what can be repaired.
-async fn probe<O: SessionOps>(ops: &O, config: &KeeperConfig) -> SessionState {
+fn publish(tx: &watch::Sender<SessionState>, state: SessionState) {
+    tx.send_if_modified(|current| {
+        if *current == state {
+            return false;
+        }
+        tracing::info!(from = %current, to = %state, "session state changed");
+        *current = state;
+        true
+    });
+}
+
+/// One round: tickle, then repair what can be repaired. A loss is published before
+/// the repair, so subscribers learn of the gap even when the repair succeeds.
+async fn probe<O: SessionOps>(
+    ops: &O,
+    config: &KeeperConfig,
+    tx: &watch::Sender<SessionState>,
+) -> SessionState {
     let tickle = match ops.tickle().await {
         Ok(t) => t,
         Err(e) => return from_error(e),
@@ -233,6 +244,14 @@ async fn probe<O: SessionOps>(ops: &O, config: &KeeperConfig) -> SessionState {
     if !config.reinit {
         return down(status);
     }
+    publish(
+        tx,
+        if status.competing {
+            SessionState::Competing
+        } else {
+            down(status)
+        },
+    );
     match ops.init(status.competing && config.compete).await {
         Ok(s) if s.authenticated => SessionState::Authenticated,
         Ok(s) if s.competing => SessionState::Competing,
@@ -351,7 +370,11 @@ mod tests {
         let keeper = spawn(fake.clone(), KeeperConfig::every(MIN));
         let mut rx = keeper.subscribe();
         rx.wait_for(|s| s.is_authenticated()).await.unwrap();
-        tokio::time::sleep(MIN + Duration::from_millis(1)).await;
+        // The loss is published before the repair.
+        rx.wait_for(|s| matches!(s, SessionState::BrokerageDown { .. }))
+            .await
+            .unwrap();
+        rx.wait_for(|s| s.is_authenticated()).await.unwrap();
         assert_eq!(fake.log(), ["tickle", "tickle", "init(compete=false)"]);
         assert_eq!(keeper.state(), SessionState::Authenticated);
     }

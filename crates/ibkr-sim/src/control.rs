@@ -8,7 +8,7 @@
 //! | `POST /sim/session/expire` | end the SSO session, as an idle timeout |
 //! | `POST /sim/session/drop-brokerage` | lose the brokerage session only |
 //! | `POST /sim/session/compete` | another login takes the brokerage session |
-//! | `POST /sim/faults` | queue a fault: `{"kind":"status","status":503,"path":"/tickle","count":1}`, `{"kind":"truncated_json"}`, `{"kind":"malformed_json"}` |
+//! | `POST /sim/faults` | queue a fault: `{"kind":"status","status":503,"path":"/tickle","count":1}`, `{"kind":"truncated_json"}`, `{"kind":"malformed_json"}`, `{"kind":"error_body","message":"failed to process request"}` |
 //! | `DELETE /sim/faults` | remove pending faults |
 //!
 //! A call that needs a logged-in session answers 409 when there is none.

@@ -16,6 +16,12 @@ pub enum FaultKind {
         /// The status code, e.g. 500 or 503.
         status: u16,
     },
+    /// HTTP 200 with `{"error": message}`, as IBKR rejects some requests
+    /// (e.g. `/tickle` answering `{"error":"failed to process request"}`).
+    ErrorBody {
+        /// The message.
+        message: String,
+    },
 }
 
 /// A one-shot fault: applies to the next `count` API requests whose path starts

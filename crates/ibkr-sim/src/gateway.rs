@@ -269,6 +269,10 @@ async fn api_guard(State(gw): State<Shared>, req: Request, next: Next) -> Respon
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             error_body(status, "Service Unavailable (injected fault)")
         }
+        Some(FaultKind::ErrorBody { message }) => {
+            (StatusCode::OK, axum::Json(ibkr_model::error::ErrorResponse::new(message, None)))
+                .into_response()
+        }
         Some(kind) => {
             let resp = next.run(req).await;
             let (mut parts, body) = resp.into_parts();

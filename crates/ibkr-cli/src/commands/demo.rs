@@ -1,0 +1,156 @@
+//! `ibkr demo`: the authentication tutorial, run against an embedded simulator.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use ibkr_api::session::{KeeperConfig, SessionState};
+use ibkr_api::{Client, ReauthOutcome};
+use ibkr_sim::{Gateway, GatewayConfig};
+
+use crate::commands::auth::{outcome_words, sso_rows, status_rows, tickle_rows};
+use crate::output::key_values;
+
+struct Steps {
+    n: usize,
+    total: usize,
+}
+
+impl Steps {
+    fn next(&mut self, title: &str, call: &str) {
+        self.n += 1;
+        println!();
+        println!("[{}/{}] {title}", self.n, self.total);
+        if !call.is_empty() {
+            println!("      {call}");
+        }
+    }
+}
+
+fn show(rows: Vec<(&'static str, String)>) {
+    for line in key_values(&rows).lines() {
+        println!("      {line}");
+    }
+}
+
+fn say(text: &str) {
+    println!("      {text}");
+}
+
+pub async fn run() -> Result<ExitCode, Box<dyn std::error::Error>> {
+    println!("ibkr demo: the Client Portal Web API session, against a simulated gateway");
+    println!("=========================================================================");
+    let gw = Gateway::start(GatewayConfig::for_tests()).await?;
+    println!(
+        "A simulated Client Portal Gateway is serving {} (HTTPS, self-signed certificate),",
+        gw.url()
+    );
+    println!("logged in as user `demo`, as if you had logged in through its web page.");
+    let client = Client::builder().gateway(gw.url().as_str()).build()?;
+    let mut steps = Steps { n: 0, total: 8 };
+
+    steps.next(
+        "Check the authentication status",
+        "client.check_auth_status()  ->  POST /iserver/auth/status",
+    );
+    let s = client.check_auth_status().await?;
+    show(status_rows(&s));
+
+    steps.next(
+        "Ping the server to keep the session open",
+        "client.ping_server()  ->  POST /tickle",
+    );
+    let t = client.ping_server().await?;
+    show(tickle_rows(&t));
+
+    steps.next(
+        "Validate the SSO session",
+        "client.validate_sso()  ->  GET /sso/validate",
+    );
+    let v = client.validate_sso().await?;
+    show(sso_rows(&v));
+
+    steps.next(
+        "Keep the session alive with the session keeper",
+        "client.keep_alive_with(KeeperConfig::every(250 ms))  (60 s in production)",
+    );
+    let keeper = client.keep_alive_with(KeeperConfig::every(Duration::from_millis(250)));
+    let state = keeper.wait_for(|s| *s != SessionState::Starting).await;
+    say(&format!("keeper: {state}"));
+    say("the gateway loses the brokerage session (as in IBKR's nightly reset)...");
+    gw.drop_brokerage_session();
+    let mut rx = keeper.subscribe();
+    let recovered = tokio::time::timeout(Duration::from_secs(10), async {
+        // The keeper notices at its next tickle and re-initialises the session.
+        while rx.changed().await.is_ok() {
+            let s = rx.borrow().clone();
+            say(&format!("keeper: {s}"));
+            if s.is_authenticated() {
+                return true;
+            }
+        }
+        false
+    })
+    .await
+    .unwrap_or(false);
+    if !recovered {
+        let s = client.check_auth_status().await?;
+        say(&format!(
+            "keeper: {} (restored before the next change was seen)",
+            if s.authenticated { "authenticated" } else { "not authenticated" }
+        ));
+    }
+    drop(keeper);
+    say("keeper stopped (its handle was dropped)");
+
+    steps.next(
+        "The brokerage session expires",
+        "(simulator control API: drop the brokerage session)",
+    );
+    gw.drop_brokerage_session();
+    let s = client.check_auth_status().await?;
+    show(status_rows(&s));
+    match client.raw(ibkr_api::Method::GET, "/iserver/accounts", None).await {
+        Err(e) => say(&format!("a brokerage call now fails: {e}")),
+        Ok(_) => say("a brokerage call unexpectedly worked"),
+    }
+
+    steps.next(
+        "Re-authenticate: status -> reauthenticate -> validate SSO",
+        "client.handle_reauthentication()",
+    );
+    let outcome = client.handle_reauthentication().await?;
+    let (word, reason) = outcome_words(&outcome);
+    say(&format!("outcome: {word}{}", reason.map(|r| format!(" ({r})")).unwrap_or_default()));
+    let s = client.check_auth_status().await?;
+    show(status_rows(&s));
+    if !matches!(outcome, ReauthOutcome::Reauthenticated) {
+        return Err("the re-authentication flow did not restore the session".into());
+    }
+
+    steps.next(
+        "Make sure the session is usable before trading",
+        "client.ensure_authenticated()",
+    );
+    let o = client.ensure_authenticated().await?;
+    say(match o {
+        ibkr_api::AuthOutcome::AlreadyAuthenticated => "authenticated: nothing to do",
+        ibkr_api::AuthOutcome::Reauthenticated => "re-authenticated",
+        _ => "authenticated",
+    });
+
+    steps.next("End the session", "client.end_session()  ->  POST /logout");
+    let r = client.end_session().await?;
+    say(&format!("logged out: {}", r.status));
+    let s = client.check_auth_status().await?;
+    show(status_rows(&s));
+    match client.ping_server().await {
+        Err(e) => say(&format!("a tickle now fails: {e}")),
+        Ok(_) => say("a tickle unexpectedly worked"),
+    }
+
+    gw.shutdown().await;
+    println!();
+    println!("Done. Against a real gateway: start it, log in at https://localhost:5000, then");
+    println!("`ibkr auth status`. Run `ibkr --help` for every command.");
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,4 @@
+pub mod auth;
+pub mod demo;
+pub mod login;
+pub mod sim;

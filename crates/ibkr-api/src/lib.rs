@@ -45,3 +45,17 @@ pub use error::{Error, Result};
 pub use ibkr_model as model;
 pub use reqwest::Method;
 pub use session::{KeeperConfig, SessionKeeper, SessionState};
+
+// The guides' code blocks are compiled (and, where they need no gateway, run) as
+// doctests, so the documentation cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+mod readme {}
+
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/tutorials/authentication.md")]
+mod tutorial_authentication {}
+
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/how-to/test-with-the-simulator.md")]
+mod howto_test_with_the_simulator {}

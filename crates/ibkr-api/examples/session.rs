@@ -26,7 +26,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let client = Client::builder().gateway(url).build()?;
 
     let status = client.check_auth_status().await?;
-    println!("authenticated: {}, competing: {}", status.authenticated, status.competing);
+    println!(
+        "authenticated: {}, competing: {}",
+        status.authenticated, status.competing
+    );
 
     match client.handle_reauthentication().await? {
         ReauthOutcome::Failed { reason } => {
@@ -40,7 +43,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "tickle: authenticated {}, SSO expires in {}",
         tickle.is_authenticated(),
-        tickle.sso_expires.map(|m| m.to_string()).unwrap_or_else(|| "?".into())
+        tickle
+            .sso_expires
+            .map(|m| m.to_string())
+            .unwrap_or_else(|| "?".into())
     );
 
     let sso = client.validate_sso().await?;

@@ -7,8 +7,8 @@
 use std::time::Duration;
 
 use ibkr_model::auth::{
-    AuthStatus, BrokerageSessionInitRequest, LogoutResponse, ReauthenticateResponse,
-    SsoValidation, Tickle,
+    AuthStatus, BrokerageSessionInitRequest, LogoutResponse, ReauthenticateResponse, SsoValidation,
+    Tickle,
 };
 use reqwest::Method;
 use tokio::time::Instant;
@@ -47,8 +47,13 @@ impl Client {
     ///
     /// A timed-out or logged-out gateway answers `authenticated: false`.
     pub async fn check_auth_status(&self) -> Result<AuthStatus> {
-        self.call::<(), _>(Endpoint::AuthStatus, Method::POST, "/iserver/auth/status", None)
-            .await
+        self.call::<(), _>(
+            Endpoint::AuthStatus,
+            Method::POST,
+            "/iserver/auth/status",
+            None,
+        )
+        .await
     }
 
     /// `POST /tickle`: keeps the session alive and reports its state. Call it about
@@ -118,7 +123,9 @@ impl Client {
         match self.reauthenticate().await {
             Ok(_) => {}
             // Newer gateways dropped the deprecated call.
-            Err(Error::Http { status: 404 | 405, .. }) => {
+            Err(Error::Http {
+                status: 404 | 405, ..
+            }) => {
                 if let Err(e) = self.init_brokerage_session(false).await {
                     return Ok(failed(e));
                 }
@@ -152,7 +159,10 @@ impl Client {
                 reason: format!(
                     "still not authenticated after {}s{}; the session may have been expired too long: log in again at {}",
                     self.reauth_timeout().as_secs(),
-                    status.reason().map(|r| format!(" ({r})")).unwrap_or_default(),
+                    status
+                        .reason()
+                        .map(|r| format!(" ({r})"))
+                        .unwrap_or_default(),
                     self.gateway_url()
                 ),
             })

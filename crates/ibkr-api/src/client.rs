@@ -278,7 +278,9 @@ impl Client {
             Some(b) => req = req.json(b),
             // The gateway answers 411 to a POST without Content-Length.
             None if method != Method::GET => {
-                req = req.header(CONTENT_LENGTH, HeaderValue::from_static("0")).body("")
+                req = req
+                    .header(CONTENT_LENGTH, HeaderValue::from_static("0"))
+                    .body("")
             }
             None => {}
         }
@@ -421,7 +423,10 @@ fn find_rustls<'a>(
     if let Some(r) = e.downcast_ref::<rustls::Error>() {
         return Some(r);
     }
-    if let Some(inner) = e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+    if let Some(inner) = e
+        .downcast_ref::<std::io::Error>()
+        .and_then(|io| io.get_ref())
+    {
         let inner: &(dyn std::error::Error + 'static) = inner;
         if let Some(r) = find_rustls(inner, depth + 1) {
             return Some(r);
@@ -439,10 +444,19 @@ mod tests {
         let p = |s| parse_gateway(s, "/v1/api").unwrap().to_string();
         assert_eq!(p("https://localhost:5000"), "https://localhost:5000/");
         assert_eq!(p("https://localhost:5000/"), "https://localhost:5000/");
-        assert_eq!(p("https://localhost:5000/v1/api"), "https://localhost:5000/");
-        assert_eq!(p("https://localhost:5000/v1/api/"), "https://localhost:5000/");
+        assert_eq!(
+            p("https://localhost:5000/v1/api"),
+            "https://localhost:5000/"
+        );
+        assert_eq!(
+            p("https://localhost:5000/v1/api/"),
+            "https://localhost:5000/"
+        );
         assert_eq!(p("localhost:5000"), "https://localhost:5000/");
-        assert_eq!(p("http://127.0.0.1:8080/proxy"), "http://127.0.0.1:8080/proxy/");
+        assert_eq!(
+            p("http://127.0.0.1:8080/proxy"),
+            "http://127.0.0.1:8080/proxy/"
+        );
         assert!(parse_gateway("ftp://x", "/v1/api").is_err());
         assert!(parse_gateway("https://", "/v1/api").is_err());
     }

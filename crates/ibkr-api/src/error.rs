@@ -8,7 +8,9 @@ use std::time::Duration;
 #[non_exhaustive]
 pub enum Error {
     /// No session: nobody is logged in to the gateway, or the session expired.
-    #[error("{endpoint}: not authenticated ({reason}); log in at {login_url} in a browser on the machine that runs the gateway, then retry")]
+    #[error(
+        "{endpoint}: not authenticated ({reason}); log in at {login_url} in a browser on the machine that runs the gateway, then retry"
+    )]
     NotAuthenticated {
         /// The call, e.g. `POST /tickle`.
         endpoint: String,
@@ -19,7 +21,9 @@ pub enum Error {
     },
     /// Logged in, but the brokerage session that `/iserver/*` needs is not up
     /// (IBKR says "not authenticated" or "no bridge").
-    #[error("{endpoint}: no brokerage session ({message}); call init_brokerage_session (CLI: `ibkr auth init`) or let the session keeper restore it")]
+    #[error(
+        "{endpoint}: no brokerage session ({message}); call init_brokerage_session (CLI: `ibkr auth init`) or let the session keeper restore it"
+    )]
     NoBrokerageSession {
         /// The call.
         endpoint: String,
@@ -36,7 +40,9 @@ pub enum Error {
         retry_after: Option<Duration>,
     },
     /// The gateway refused this client (HTTP 403).
-    #[error("{endpoint}: the gateway refused this client (HTTP 403: {body}); check that this machine's address is in the gateway's ips.allow (root/conf.yaml)")]
+    #[error(
+        "{endpoint}: the gateway refused this client (HTTP 403: {body}); check that this machine's address is in the gateway's ips.allow (root/conf.yaml)"
+    )]
     Forbidden {
         /// The call.
         endpoint: String,
@@ -73,7 +79,9 @@ pub enum Error {
         snippet: String,
     },
     /// The gateway's TLS certificate is not trusted.
-    #[error("{endpoint}: the certificate of {gateway} is not trusted ({detail}); install a trusted certificate in the gateway, or pin this one with ClientBuilder::pin_certificate_sha256 (CLI: --pin-sha256)")]
+    #[error(
+        "{endpoint}: the certificate of {gateway} is not trusted ({detail}); install a trusted certificate in the gateway, or pin this one with ClientBuilder::pin_certificate_sha256 (CLI: --pin-sha256)"
+    )]
     Certificate {
         /// The call.
         endpoint: String,
@@ -83,7 +91,9 @@ pub enum Error {
         detail: String,
     },
     /// The gateway could not be reached, or the connection broke.
-    #[error("{endpoint}: cannot talk to the gateway at {gateway} ({source}); is it running? start it with `bin/run.sh root/conf.yaml`, or `ibkr sim serve` to simulate one")]
+    #[error(
+        "{endpoint}: cannot talk to the gateway at {gateway} ({source}); is it running? start it with `bin/run.sh root/conf.yaml`, or `ibkr sim serve` to simulate one"
+    )]
     Transport {
         /// The call.
         endpoint: String,
@@ -171,7 +181,10 @@ mod tests {
             login_url: "https://localhost:5000".into(),
         };
         let m = e.to_string();
-        assert!(m.contains("log in at https://localhost:5000 in a browser"), "{m}");
+        assert!(
+            m.contains("log in at https://localhost:5000 in a browser"),
+            "{m}"
+        );
         let e = Error::RateLimited {
             endpoint: "GET /x".into(),
             retry_after: Some(Duration::from_secs(600)),

@@ -73,7 +73,9 @@ impl fmt::Display for SessionState {
             SessionState::Starting => f.write_str("starting"),
             SessionState::Authenticated => f.write_str("authenticated"),
             SessionState::Competing => f.write_str("competing session"),
-            SessionState::BrokerageDown { reason } => write!(f, "brokerage session down ({reason})"),
+            SessionState::BrokerageDown { reason } => {
+                write!(f, "brokerage session down ({reason})")
+            }
             SessionState::LoggedOut => f.write_str("logged out"),
             SessionState::Unreachable { error } => write!(f, "unreachable ({error})"),
         }
@@ -265,17 +267,16 @@ async fn probe<O: SessionOps>(
 
 fn down(status: &AuthStatus) -> SessionState {
     SessionState::BrokerageDown {
-        reason: status
-            .reason()
-            .unwrap_or("not authenticated")
-            .to_string(),
+        reason: status.reason().unwrap_or("not authenticated").to_string(),
     }
 }
 
 fn from_error(e: Error) -> SessionState {
     match e {
         Error::NotAuthenticated { .. } => SessionState::LoggedOut,
-        Error::NoBrokerageSession { message, .. } => SessionState::BrokerageDown { reason: message },
+        Error::NoBrokerageSession { message, .. } => {
+            SessionState::BrokerageDown { reason: message }
+        }
         other => SessionState::Unreachable {
             error: other.to_string(),
         },
@@ -290,11 +291,24 @@ mod tests {
     use super::*;
 
     /// Scripted gateway: each tickle pops the next answer; init answers by rule.
-    #[derive(Clone, Default)]
+    #[derive(Clone)]
     struct Fake {
         tickles: Arc<Mutex<VecDeque<Result<Tickle>>>>,
         init_answers: Arc<Mutex<VecDeque<Result<AuthStatus>>>>,
         log: Arc<Mutex<Vec<String>>>,
+        /// `init` waits for a permit: a test can hold the keeper inside the repair.
+        init_gate: Arc<tokio::sync::Semaphore>,
+    }
+
+    impl Default for Fake {
+        fn default() -> Self {
+            Fake {
+                tickles: Default::default(),
+                init_answers: Default::default(),
+                log: Default::default(),
+                init_gate: Arc::new(tokio::sync::Semaphore::new(1000)),
+            }
+        }
     }
 
     fn tickle(authenticated: bool, competing: bool) -> Result<Tickle> {
@@ -337,24 +351,38 @@ mod tests {
             async move { next }
         }
         fn init(&self, compete: bool) -> impl Future<Output = Result<AuthStatus>> + Send {
-            self.log.lock().unwrap().push(format!("init(compete={compete})"));
+            self.log
+                .lock()
+                .unwrap()
+                .push(format!("init(compete={compete})"));
             let next = self
                 .init_answers
                 .lock()
                 .unwrap()
                 .pop_front()
                 .unwrap_or_else(|| Ok(AuthStatus::new(true, false, true)));
-            async move { next }
+            let gate = self.init_gate.clone();
+            async move {
+                gate.acquire().await.expect("gate open").forget();
+                next
+            }
         }
     }
 
     const MIN: Duration = Duration::from_secs(60);
 
+    /// Fails (in virtual time) instead of hanging when the awaited state never comes.
+    async fn within<T>(f: impl Future<Output = T>) -> T {
+        tokio::time::timeout(MIN * 30, f)
+            .await
+            .expect("the keeper did not reach the expected state")
+    }
+
     #[tokio::test(start_paused = true)]
     async fn tickles_once_per_interval_and_reports_authenticated() {
         let fake = Fake::default();
         let keeper = spawn(fake.clone(), KeeperConfig::every(MIN));
-        keeper.wait_for(|s| s.is_authenticated()).await;
+        within(keeper.wait_for(|s| s.is_authenticated())).await;
         assert_eq!(fake.log(), ["tickle"]);
         tokio::time::sleep(MIN * 10 - Duration::from_millis(1)).await;
         assert_eq!(fake.log().len(), 10, "{:?}", fake.log());
@@ -362,19 +390,24 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_lost_brokerage_session_is_reinitialised() {
-        let fake = Fake::default();
+        let fake = Fake {
+            init_gate: Arc::new(tokio::sync::Semaphore::new(0)),
+            ..Fake::default()
+        };
         fake.script(
             vec![tickle(true, false), tickle(false, false)],
             vec![Ok(AuthStatus::new(true, false, true))],
         );
         let keeper = spawn(fake.clone(), KeeperConfig::every(MIN));
         let mut rx = keeper.subscribe();
-        rx.wait_for(|s| s.is_authenticated()).await.unwrap();
-        // The loss is published before the repair.
-        rx.wait_for(|s| matches!(s, SessionState::BrokerageDown { .. }))
+        within(rx.wait_for(|s| s.is_authenticated())).await.unwrap();
+        // The loss is published before the repair...
+        within(rx.wait_for(|s| matches!(s, SessionState::BrokerageDown { .. })))
             .await
             .unwrap();
-        rx.wait_for(|s| s.is_authenticated()).await.unwrap();
+        // ...which then succeeds.
+        fake.init_gate.add_permits(1);
+        within(rx.wait_for(|s| s.is_authenticated())).await.unwrap();
         assert_eq!(fake.log(), ["tickle", "tickle", "init(compete=false)"]);
         assert_eq!(keeper.state(), SessionState::Authenticated);
     }
@@ -389,16 +422,14 @@ mod tests {
             vec![Ok(down_status), Ok(AuthStatus::new(true, false, true))],
         );
         let keeper = spawn(fake.clone(), KeeperConfig::every(MIN));
-        let s = keeper
-            .wait_for(|s| matches!(s, SessionState::BrokerageDown { .. }))
-            .await;
+        let s = within(keeper.wait_for(|s| matches!(s, SessionState::BrokerageDown { .. }))).await;
         assert_eq!(
             s,
             SessionState::BrokerageDown {
                 reason: "bridge reset".into()
             }
         );
-        let s = keeper.wait_for(|s| s.is_authenticated()).await;
+        let s = within(keeper.wait_for(|s| s.is_authenticated())).await;
         assert_eq!(s, SessionState::Authenticated);
     }
 
@@ -408,7 +439,7 @@ mod tests {
         fake.script(vec![tickle(false, true)], vec![]);
         let keeper = spawn(fake.clone(), KeeperConfig::every(MIN));
         assert_eq!(
-            keeper.wait_for(|s| *s != SessionState::Starting).await,
+            within(keeper.wait_for(|s| *s != SessionState::Starting)).await,
             SessionState::Competing
         );
         assert_eq!(fake.log(), ["tickle"]);
@@ -419,7 +450,7 @@ mod tests {
         let fake = Fake::default();
         fake.script(vec![tickle(false, true)], vec![]);
         let keeper = spawn(fake.clone(), KeeperConfig::every(MIN).compete(true));
-        keeper.wait_for(|s| s.is_authenticated()).await;
+        within(keeper.wait_for(|s| s.is_authenticated())).await;
         assert_eq!(fake.log(), ["tickle", "init(compete=true)"]);
     }
 
@@ -437,12 +468,10 @@ mod tests {
             vec![],
         );
         let keeper = spawn(fake.clone(), KeeperConfig::every(MIN));
-        keeper.wait_for(|s| *s == SessionState::LoggedOut).await;
-        let s = keeper
-            .wait_for(|s| matches!(s, SessionState::Unreachable { .. }))
-            .await;
+        within(keeper.wait_for(|s| *s == SessionState::LoggedOut)).await;
+        let s = within(keeper.wait_for(|s| matches!(s, SessionState::Unreachable { .. }))).await;
         assert!(s.to_string().contains("no answer within 30s"), "{s}");
-        keeper.wait_for(|s| s.is_authenticated()).await;
+        within(keeper.wait_for(|s| s.is_authenticated())).await;
     }
 
     #[tokio::test(start_paused = true)]
@@ -450,7 +479,7 @@ mod tests {
         let fake = Fake::default();
         fake.script(vec![tickle(false, false)], vec![]);
         let keeper = spawn(fake.clone(), KeeperConfig::every(MIN).reinit(false));
-        let s = keeper.wait_for(|s| *s != SessionState::Starting).await;
+        let s = within(keeper.wait_for(|s| *s != SessionState::Starting)).await;
         assert!(matches!(s, SessionState::BrokerageDown { .. }));
         assert_eq!(fake.log(), ["tickle"]);
     }
@@ -459,7 +488,7 @@ mod tests {
     async fn dropping_the_handle_stops_the_keeper() {
         let fake = Fake::default();
         let keeper = spawn(fake.clone(), KeeperConfig::every(MIN));
-        keeper.wait_for(|s| s.is_authenticated()).await;
+        within(keeper.wait_for(|s| s.is_authenticated())).await;
         drop(keeper);
         tokio::time::sleep(MIN * 5).await;
         assert_eq!(fake.log(), ["tickle"]);

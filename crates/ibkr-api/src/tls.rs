@@ -72,7 +72,11 @@ pub(crate) fn client_config(policy: Policy) -> Result<ClientConfig, Error> {
     let platform = || -> Result<Arc<dyn ServerCertVerifier>, Error> {
         rustls_platform_verifier::Verifier::new(provider.clone())
             .map(|v| Arc::new(v) as Arc<dyn ServerCertVerifier>)
-            .map_err(|e| Error::Config(format!("cannot load the system's trusted certificates: {e}")))
+            .map_err(|e| {
+                Error::Config(format!(
+                    "cannot load the system's trusted certificates: {e}"
+                ))
+            })
     };
     let verifier: Arc<dyn ServerCertVerifier> = match policy {
         Policy::Verify => platform()?,
@@ -129,7 +133,9 @@ impl ServerCertVerifier for Relaxed {
             };
         }
         let _ = (intermediates, server_name, ocsp, now);
-        tracing::trace!("accepting a certificate not signed by a trusted authority (loopback gateway or explicit opt-out)");
+        tracing::trace!(
+            "accepting a certificate not signed by a trusted authority (loopback gateway or explicit opt-out)"
+        );
         Ok(ServerCertVerified::assertion())
     }
 
@@ -155,7 +161,6 @@ impl ServerCertVerifier for Relaxed {
         self.algs.supported_schemes()
     }
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -188,7 +193,10 @@ mod tests {
         let colons = vec!["AB"; 32].join(":");
         assert_eq!(Pin::parse(&hex64).unwrap(), Pin([0xab; 32]));
         assert_eq!(Pin::parse(&colons).unwrap(), Pin([0xab; 32]));
-        assert_eq!(Pin::parse(&format!("sha256/{hex64}")).unwrap(), Pin([0xab; 32]));
+        assert_eq!(
+            Pin::parse(&format!("sha256/{hex64}")).unwrap(),
+            Pin([0xab; 32])
+        );
         assert!(matches!(Pin::parse("abcd"), Err(Error::Config(m)) if m.contains("32 bytes")));
         assert!(matches!(Pin::parse("zz"), Err(Error::Config(m)) if m.contains("hexadecimal")));
     }

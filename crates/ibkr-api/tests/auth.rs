@@ -10,6 +10,13 @@ use ibkr_api::{AuthOutcome, Client, Error, Method, ReauthOutcome};
 use ibkr_model::auth::LoginType;
 use ibkr_sim::{AllowList, Fault, FaultKind, Gateway, GatewayConfig};
 
+/// Fails instead of hanging when an awaited state never comes.
+async fn within<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(60), f)
+        .await
+        .expect("the awaited state did not come within 60 s")
+}
+
 async fn gateway() -> (Gateway, Client) {
     gateway_with(GatewayConfig::for_tests()).await
 }
@@ -98,11 +105,19 @@ async fn a_competing_session_is_reported_and_taken_over_only_on_request() {
     assert!(s.competing && !s.authenticated);
 
     match client.handle_reauthentication().await.unwrap() {
-        ReauthOutcome::Failed { reason } => assert!(reason.contains("init_brokerage_session(true)"), "{reason}"),
+        ReauthOutcome::Failed { reason } => {
+            assert!(reason.contains("init_brokerage_session(true)"), "{reason}")
+        }
         other => panic!("expected a failure, got {other:?}"),
     }
     // Without compete the other session keeps the brokerage connection...
-    assert!(client.init_brokerage_session(false).await.unwrap().competing);
+    assert!(
+        client
+            .init_brokerage_session(false)
+            .await
+            .unwrap()
+            .competing
+    );
     // ...with compete this one takes it.
     let s = client.init_brokerage_session(true).await.unwrap();
     assert!(s.authenticated && !s.competing);
@@ -116,24 +131,40 @@ async fn logout_ends_the_session_for_every_client() {
 
     let s = other.check_auth_status().await.unwrap();
     assert!(!s.authenticated && !s.connected);
-    assert!(s.server_info.is_none(), "logged-out status is IBKR's short form");
+    assert!(
+        s.server_info.is_none(),
+        "logged-out status is IBKR's short form"
+    );
 
     match other.ping_server().await {
-        Err(Error::NotAuthenticated { endpoint, login_url, .. }) => {
+        Err(Error::NotAuthenticated {
+            endpoint,
+            login_url,
+            ..
+        }) => {
             assert_eq!(endpoint, "POST /tickle");
             assert_eq!(login_url, gw.url().as_str());
         }
         other => panic!("expected NotAuthenticated, got {other:?}"),
     }
-    assert!(matches!(client.validate_sso().await, Err(Error::NotAuthenticated { .. })));
-    assert!(matches!(client.end_session().await, Err(Error::NotAuthenticated { .. })));
+    assert!(matches!(
+        client.validate_sso().await,
+        Err(Error::NotAuthenticated { .. })
+    ));
+    assert!(matches!(
+        client.end_session().await,
+        Err(Error::NotAuthenticated { .. })
+    ));
     match client.handle_reauthentication().await.unwrap() {
         ReauthOutcome::Failed { reason } => assert!(reason.contains("log in at"), "{reason}"),
         other => panic!("expected a failure, got {other:?}"),
     }
     let e = client.ensure_authenticated().await.unwrap_err();
     assert!(matches!(e, Error::NotAuthenticated { .. }));
-    assert!(e.to_string().contains("in a browser on the machine that runs the gateway"));
+    assert!(
+        e.to_string()
+            .contains("in a browser on the machine that runs the gateway")
+    );
 
     // A new login (here through the control API) brings everything back.
     gw.login();
@@ -151,7 +182,10 @@ async fn the_session_ends_after_the_idle_timeout_and_activity_defers_it() {
     }
     tokio::time::sleep(idle * 2).await;
     assert!(!client.check_auth_status().await.unwrap().authenticated);
-    assert!(matches!(client.ping_server().await, Err(Error::NotAuthenticated { .. })));
+    assert!(matches!(
+        client.ping_server().await,
+        Err(Error::NotAuthenticated { .. })
+    ));
 }
 
 #[tokio::test]
@@ -177,7 +211,11 @@ async fn malformed_and_truncated_answers_are_clear_decode_errors() {
     let (gw, client) = gateway().await;
     gw.inject_fault(Fault::on("/tickle", FaultKind::MalformedJson));
     match client.ping_server().await {
-        Err(Error::Decode { endpoint, snippet, message }) => {
+        Err(Error::Decode {
+            endpoint,
+            snippet,
+            message,
+        }) => {
             assert_eq!(endpoint, "POST /tickle");
             assert!(snippet.starts_with("<html>"), "{snippet}");
             assert!(message.contains("line 1"), "{message}");
@@ -187,7 +225,10 @@ async fn malformed_and_truncated_answers_are_clear_decode_errors() {
     gw.inject_fault(Fault::on("/sso/validate", FaultKind::TruncatedJson));
     let e = client.validate_sso().await.unwrap_err();
     assert!(matches!(e, Error::Decode { .. }), "{e:?}");
-    assert!(e.to_string().contains("GET /sso/validate: cannot decode"), "{e}");
+    assert!(
+        e.to_string().contains("GET /sso/validate: cannot decode"),
+        "{e}"
+    );
     // The next call is fine: nothing is left broken.
     assert!(client.ping_server().await.is_ok());
 }
@@ -195,13 +236,21 @@ async fn malformed_and_truncated_answers_are_clear_decode_errors() {
 #[tokio::test]
 async fn error_statuses_and_error_bodies_are_typed() {
     let (gw, client) = gateway().await;
-    gw.inject_fault(Fault::on("/iserver/auth/status", FaultKind::Status { status: 503 }));
+    gw.inject_fault(Fault::on(
+        "/iserver/auth/status",
+        FaultKind::Status { status: 503 },
+    ));
     match client.check_auth_status().await {
-        Err(Error::Http { status: 503, body, .. }) => assert!(body.contains("statusCode"), "{body}"),
+        Err(Error::Http {
+            status: 503, body, ..
+        }) => assert!(body.contains("statusCode"), "{body}"),
         other => panic!("expected HTTP 503, got {other:?}"),
     }
     gw.inject_fault(Fault::on("/tickle", FaultKind::Status { status: 429 }));
-    assert!(matches!(client.ping_server().await, Err(Error::RateLimited { .. })));
+    assert!(matches!(
+        client.ping_server().await,
+        Err(Error::RateLimited { .. })
+    ));
     gw.inject_fault(Fault::on(
         "/tickle",
         FaultKind::ErrorBody {
@@ -233,7 +282,10 @@ async fn trailing_slashes_and_get_variants_are_accepted() {
         (Method::GET, "/iserver/auth/status"),
         (Method::POST, "/iserver/auth/status/"),
     ] {
-        let v = client.raw(m.clone(), p, None).await.unwrap_or_else(|e| panic!("{m} {p}: {e}"));
+        let v = client
+            .raw(m.clone(), p, None)
+            .await
+            .unwrap_or_else(|e| panic!("{m} {p}: {e}"));
         assert!(v.is_object(), "{m} {p}: {v}");
     }
 }
@@ -241,7 +293,9 @@ async fn trailing_slashes_and_get_variants_are_accepted() {
 #[tokio::test]
 async fn the_gateway_requires_a_user_agent_and_a_content_length_as_the_real_one() {
     // Plain HTTP, so that a bare reqwest client (no TLS set-up) can talk to it.
-    let gw = Gateway::start(GatewayConfig::for_tests().tls(false)).await.unwrap();
+    let gw = Gateway::start(GatewayConfig::for_tests().tls(false))
+        .await
+        .unwrap();
     let url = gw.api_url().to_string();
     let _ = rustls::crypto::ring::default_provider().install_default();
     let bare = reqwest::Client::new();
@@ -266,7 +320,12 @@ async fn certificates_are_checked_beyond_loopback_unless_pinned() {
     let gw = Gateway::start(GatewayConfig::for_tests()).await.unwrap();
     let addr: SocketAddr = gw.local_addr();
     let url = format!("https://gateway.example:{}", addr.port());
-    let build = |b: ibkr_api::ClientBuilder| b.gateway(&url).resolve("gateway.example", addr).build().unwrap();
+    let build = |b: ibkr_api::ClientBuilder| {
+        b.gateway(&url)
+            .resolve("gateway.example", addr)
+            .build()
+            .unwrap()
+    };
 
     let strict = build(Client::builder());
     match strict.ping_server().await {
@@ -278,7 +337,10 @@ async fn certificates_are_checked_beyond_loopback_unless_pinned() {
     assert!(pinned.ping_server().await.unwrap().is_authenticated());
 
     let wrong = build(Client::builder().pin_certificate_sha256("00".repeat(32)));
-    assert!(matches!(wrong.ping_server().await, Err(Error::Certificate { .. })));
+    assert!(matches!(
+        wrong.ping_server().await,
+        Err(Error::Certificate { .. })
+    ));
 
     let danger = build(Client::builder().danger_accept_invalid_certs(true));
     assert!(danger.ping_server().await.is_ok());
@@ -287,7 +349,11 @@ async fn certificates_are_checked_beyond_loopback_unless_pinned() {
 #[tokio::test]
 async fn an_unreachable_gateway_is_a_transport_error_that_says_what_to_do() {
     // Bind and drop, so the port is (almost certainly) closed.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let client = Client::new(format!("https://127.0.0.1:{port}")).unwrap();
     let e = client.check_auth_status().await.unwrap_err();
     assert!(matches!(e, Error::Transport { .. }), "{e:?}");
@@ -298,24 +364,34 @@ async fn an_unreachable_gateway_is_a_transport_error_that_says_what_to_do() {
 async fn the_keeper_restores_a_lost_brokerage_session_and_notices_a_logout() {
     let (gw, client) = gateway().await;
     let keeper = client.keep_alive_with(KeeperConfig::every(Duration::from_millis(50)));
-    keeper.wait_for(SessionState::is_authenticated).await;
+    within(keeper.wait_for(SessionState::is_authenticated)).await;
 
     let mut rx = keeper.subscribe();
     gw.drop_brokerage_session();
-    rx.wait_for(|s| matches!(s, SessionState::BrokerageDown { .. })).await.unwrap();
-    rx.wait_for(SessionState::is_authenticated).await.unwrap();
+    within(rx.wait_for(|s| matches!(s, SessionState::BrokerageDown { .. })))
+        .await
+        .unwrap();
+    within(rx.wait_for(SessionState::is_authenticated))
+        .await
+        .unwrap();
     assert!(client.check_auth_status().await.unwrap().authenticated);
 
     gw.start_competing_session();
-    rx.wait_for(|s| *s == SessionState::Competing).await.unwrap();
+    within(rx.wait_for(|s| *s == SessionState::Competing))
+        .await
+        .unwrap();
     // The keeper does not take over by default.
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(client.check_auth_status().await.unwrap().competing);
 
     gw.expire_session();
-    rx.wait_for(|s| *s == SessionState::LoggedOut).await.unwrap();
+    within(rx.wait_for(|s| *s == SessionState::LoggedOut))
+        .await
+        .unwrap();
     gw.login();
-    rx.wait_for(SessionState::is_authenticated).await.unwrap();
+    within(rx.wait_for(SessionState::is_authenticated))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]

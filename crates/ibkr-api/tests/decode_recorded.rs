@@ -9,7 +9,10 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 fn fixture(name: &str) -> Value {
-    let path = format!("{}/tests/fixtures/recorded/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/tests/fixtures/recorded/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
@@ -20,7 +23,10 @@ fn lossless<T: DeserializeOwned + Serialize>(name: &str) -> T {
     let typed: T = serde_json::from_value(original.clone())
         .unwrap_or_else(|e| panic!("{name} does not decode: {e}"));
     let again = serde_json::to_value(&typed).unwrap();
-    assert_eq!(again, original, "{name}: re-encoding differs (a field was lost or renamed)");
+    assert_eq!(
+        again, original,
+        "{name}: re-encoding differs (a field was lost or renamed)"
+    );
     typed
 }
 
@@ -30,9 +36,15 @@ fn auth_status_recorded_authenticated() {
     assert!(s.authenticated && s.connected && !s.competing);
     assert_eq!(s.established, Some(true));
     assert_eq!(s.fail.as_deref(), Some(""));
-    assert_eq!(s.hardware_info.as_deref(), Some("test1234|AA:BB:CC:DD:EE:FF"));
+    assert_eq!(
+        s.hardware_info.as_deref(),
+        Some("test1234|AA:BB:CC:DD:EE:FF")
+    );
     let info = s.server_info.as_ref().unwrap();
-    assert_eq!(info.server_version.as_deref(), Some("Build 10.44.1d, Mar 3, 2026 1:55:32 PM"));
+    assert_eq!(
+        info.server_version.as_deref(),
+        Some("Build 10.44.1d, Mar 3, 2026 1:55:32 PM")
+    );
     assert!(s.extra.is_empty());
     assert_eq!(s.reason(), None);
 }
@@ -65,7 +77,10 @@ fn tickle_recorded_authenticated() {
     let t: Tickle = lossless("POST_tickle.json");
     assert!(t.is_authenticated());
     assert!(t.hmds.as_ref().unwrap().is_no_bridge());
-    assert_eq!(t.sso_expires, None, "this recording was trimmed of ssoExpires");
+    assert_eq!(
+        t.sso_expires, None,
+        "this recording was trimmed of ssoExpires"
+    );
 }
 
 #[test]

@@ -59,6 +59,9 @@ enum Command {
     Sim(commands::sim::SimCommand),
     /// A guided walk through the API against an embedded simulated gateway.
     Demo,
+    /// Measurements against a gateway (normally `ibkr sim serve`).
+    #[command(subcommand)]
+    Bench(commands::bench::BenchCommand),
 }
 
 impl Cli {
@@ -119,5 +122,6 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
         Command::Login(args) => commands::login::run(&cli.client()?, args, &out).await,
         Command::Sim(cmd) => commands::sim::run(cmd, &out).await,
         Command::Demo => commands::demo::run().await,
+        Command::Bench(cmd) => commands::bench::run(&cli.client()?, cmd, &out).await,
     }
 }

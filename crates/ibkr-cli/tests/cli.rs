@@ -45,7 +45,10 @@ impl Served {
             .read_line(&mut line)
             .unwrap();
         let url = line.trim().to_string();
-        assert!(url.starts_with("https://127.0.0.1:"), "first line is the URL: {url:?}");
+        assert!(
+            url.starts_with("https://127.0.0.1:"),
+            "first line is the URL: {url:?}"
+        );
         Served { child, url }
     }
 
@@ -125,7 +128,10 @@ fn auth_commands_against_a_served_simulator() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("log in at"), "{}", stderr(&o));
 
-    assert!(sim.interrupt().success(), "Ctrl-C stops the simulator cleanly");
+    assert!(
+        sim.interrupt().success(),
+        "Ctrl-C stops the simulator cleanly"
+    );
 }
 
 #[test]
@@ -140,17 +146,39 @@ fn gateway_from_the_environment_and_clear_errors() {
 
     let o = run(&["--gateway", "ftp://nowhere", "auth", "status"]);
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("scheme must be https"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("scheme must be https"),
+        "{}",
+        stderr(&o)
+    );
 
-    let o = run(&["--gateway", &sim.url, "--pin-sha256", "abcd", "auth", "status"]);
+    let o = run(&[
+        "--gateway",
+        &sim.url,
+        "--pin-sha256",
+        "abcd",
+        "auth",
+        "status",
+    ]);
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("not a SHA-256 fingerprint"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("not a SHA-256 fingerprint"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
 fn login_times_out_with_a_clear_message() {
     let sim = Served::start(&[]);
-    let o = run(&["--gateway", &sim.url, "login", "--timeout", "1", "--no-browser"]);
+    let o = run(&[
+        "--gateway",
+        &sim.url,
+        "login",
+        "--timeout",
+        "1",
+        "--no-browser",
+    ]);
     assert!(!o.status.success());
     let err = stderr(&o);
     assert!(err.contains(&format!("Log in at {}", sim.url)), "{err}");
@@ -163,19 +191,34 @@ async fn login_waits_until_the_gateway_is_logged_in() {
         .await
         .unwrap();
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ibkr"))
-        .args(["--gateway", gw.url().as_str(), "--json", "login", "--timeout", "60", "--no-browser"])
+        .args([
+            "--gateway",
+            gw.url().as_str(),
+            "--json",
+            "login",
+            "--timeout",
+            "60",
+            "--no-browser",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     tokio::time::sleep(Duration::from_millis(700)).await;
-    assert!(child.try_wait().unwrap().is_none(), "still waiting for the login");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "still waiting for the login"
+    );
     gw.login();
     let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
         .await
         .expect("login notices the session")
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["authenticated"], true);
 }

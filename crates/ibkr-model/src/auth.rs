@@ -30,7 +30,11 @@ pub struct AuthStatus {
     #[serde(rename = "MAC", default, skip_serializing_if = "Option::is_none")]
     pub mac: Option<String>,
     /// The IBKR server this session talks to.
-    #[serde(rename = "serverInfo", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "serverInfo",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub server_info: Option<ServerInfo>,
     /// Hardware fingerprint (Client Portal use only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -90,10 +94,18 @@ impl AuthStatus {
 #[non_exhaustive]
 pub struct ServerInfo {
     /// Server name, e.g. `JifN19053`.
-    #[serde(rename = "serverName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "serverName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub server_name: Option<String>,
     /// Build, e.g. `Build 10.25.0p, Dec 5, 2023 5:48:12 PM`.
-    #[serde(rename = "serverVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "serverVersion",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub server_version: Option<String>,
     /// Fields not modelled above.
     #[serde(flatten)]
@@ -147,7 +159,11 @@ pub struct Tickle {
     /// The session identifier (also usable as the `api` cookie / WebSocket session).
     pub session: String,
     /// Time left before the SSO session expires, refreshed by activity.
-    #[serde(rename = "ssoExpires", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "ssoExpires",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub sso_expires: Option<Millis>,
     /// Internal flag, spelled as IBKR spells it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -257,13 +273,25 @@ pub struct SsoValidation {
     #[serde(rename = "AUTH_TIME", default, skip_serializing_if = "Option::is_none")]
     pub auth_time: Option<EpochMillis>,
     /// Internal.
-    #[serde(rename = "SF_ENABLED", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "SF_ENABLED",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub sf_enabled: Option<bool>,
     /// Whether the account is a free trial.
-    #[serde(rename = "IS_FREE_TRIAL", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "IS_FREE_TRIAL",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub is_free_trial: Option<bool>,
     /// The underlying username.
-    #[serde(rename = "CREDENTIAL", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "CREDENTIAL",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub credential: Option<String>,
     /// Internal; not the user's address.
     #[serde(rename = "IP", default, skip_serializing_if = "Option::is_none")]
@@ -275,19 +303,35 @@ pub struct SsoValidation {
     #[serde(rename = "QUALIFIED_FOR_MOBILE_AUTH", default)]
     pub qualified_for_mobile_auth: Option<bool>,
     /// Client Portal internal.
-    #[serde(rename = "LANDING_APP", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "LANDING_APP",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub landing_app: Option<String>,
     /// Whether this is a master (advisor) login.
     #[serde(rename = "IS_MASTER", default, skip_serializing_if = "Option::is_none")]
     pub is_master: Option<bool>,
     /// Last access to the session.
-    #[serde(rename = "lastAccessed", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "lastAccessed",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub last_accessed: Option<EpochMillis>,
     /// Live or paper login.
-    #[serde(rename = "LOGIN_TYPE", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "LOGIN_TYPE",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub login_type: Option<LoginType>,
     /// The paper-trading username.
-    #[serde(rename = "PAPER_USER_NAME", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "PAPER_USER_NAME",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub paper_user_name: Option<String>,
     /// Features enabled for the user.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -375,7 +419,11 @@ pub struct SsoFeatures {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bond: Option<bool>,
     /// Option chains available.
-    #[serde(rename = "optionChains", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "optionChains",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub option_chains: Option<bool>,
     /// Trading calendars enabled.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -48,7 +48,11 @@ pub struct ErrorResponse {
     /// The message.
     pub error: String,
     /// The HTTP status repeated, when IBKR includes it.
-    #[serde(rename = "statusCode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "statusCode",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub status_code: Option<u16>,
     /// Fields not modelled above.
     #[serde(flatten)]

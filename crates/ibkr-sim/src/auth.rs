@@ -8,8 +8,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use ibkr_model::auth::{
-    AuthStatus, BrokerageSessionInitRequest, HmdsStatus, IserverStatus, LoginType,
-    LogoutResponse, ReauthenticateResponse, ServerInfo, SsoFeatures, SsoValidation, Tickle,
+    AuthStatus, BrokerageSessionInitRequest, HmdsStatus, IserverStatus, LoginType, LogoutResponse,
+    ReauthenticateResponse, ServerInfo, SsoFeatures, SsoValidation, Tickle,
 };
 use ibkr_model::time::{EpochMillis, Millis};
 use tokio::time::Instant;
@@ -23,21 +23,31 @@ const SERVER_NAME: &str = "SimGw01";
 const SERVER_VERSION: &str = concat!("ibkr-sim ", env!("CARGO_PKG_VERSION"));
 const HARDWARE_INFO: &str = "5ee1f1a2|02:42:AC:11:00:02";
 
-/// The brokerage status of a live SSO session, every field set.
+/// The brokerage status of a live SSO session. Authenticated, every field is set;
+/// otherwise the gateway leaves out `established` and `hardware_info`, as in the
+/// real capture of a tickle with the brokerage session down (Build 10.34.1f, 2025).
 fn full_status(sso: &Sso, with_fail: bool) -> AuthStatus {
-    let (authenticated, competing, message) = match sso.brokerage {
-        BrokerageState::Authenticated => (true, false, ""),
-        BrokerageState::Competing => (false, true, "competing session"),
-        BrokerageState::Down => (false, false, ""),
+    let mut s = match sso.brokerage {
+        BrokerageState::Authenticated => {
+            let mut s = AuthStatus::new(true, false, true);
+            s.hardware_info = Some(HARDWARE_INFO.into());
+            s
+        }
+        BrokerageState::Competing => short_status(true, true, "competing session"),
+        BrokerageState::Down => short_status(false, false, ""),
     };
-    let mut s = AuthStatus::new(authenticated, competing, true);
-    s.message = Some(message.into());
     s.mac = Some(MAC.into());
     s.server_info = Some(ServerInfo::new(SERVER_NAME, SERVER_VERSION));
-    s.hardware_info = Some(HARDWARE_INFO.into());
     if with_fail {
         s.fail = Some(String::new());
     }
+    s
+}
+
+fn short_status(competing: bool, connected: bool, message: &str) -> AuthStatus {
+    let mut s = AuthStatus::new(false, competing, connected);
+    s.established = None;
+    s.message = Some(message.into());
     s
 }
 

@@ -206,6 +206,10 @@ mod tests {
         assert!("192.168.1".parse::<AllowList>().is_err());
         assert!("192.*.1.1".parse::<AllowList>().is_err());
         assert!("300.*".parse::<AllowList>().is_err());
-        assert!("*".parse::<AllowList>().unwrap().allows("8.8.8.8".parse().unwrap()));
+        assert!(
+            "*".parse::<AllowList>()
+                .unwrap()
+                .allows("8.8.8.8".parse().unwrap())
+        );
     }
 }

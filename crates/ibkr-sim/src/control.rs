@@ -34,7 +34,11 @@ pub(crate) fn routes() -> Router<Shared> {
 }
 
 fn state_of(gw: &Shared, ok: bool) -> Response {
-    let status = if ok { StatusCode::OK } else { StatusCode::CONFLICT };
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::CONFLICT
+    };
     (status, Json(gw.snapshot())).into_response()
 }
 

@@ -109,7 +109,10 @@ mod tests {
             count: 1,
         });
         assert_eq!(q.take("/tickle"), Some(FaultKind::MalformedJson));
-        assert_eq!(q.take("/sso/validate"), Some(FaultKind::Status { status: 503 }));
+        assert_eq!(
+            q.take("/sso/validate"),
+            Some(FaultKind::Status { status: 503 })
+        );
         assert_eq!(q.take("/sso/validate"), None);
         assert_eq!(q.take("/tickle"), Some(FaultKind::MalformedJson));
         assert_eq!(q.take("/tickle"), None);
@@ -117,8 +120,8 @@ mod tests {
 
     #[test]
     fn faults_parse_from_control_json() {
-        let f: Fault = serde_json::from_str(r#"{"kind":"status","status":500,"path":"/tickle"}"#)
-            .unwrap();
+        let f: Fault =
+            serde_json::from_str(r#"{"kind":"status","status":500,"path":"/tickle"}"#).unwrap();
         assert_eq!(f.kind, FaultKind::Status { status: 500 });
         assert_eq!(f.count, 1);
     }

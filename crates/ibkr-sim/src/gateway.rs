@@ -89,12 +89,13 @@ impl std::fmt::Debug for Gateway {
 impl Gateway {
     /// Binds the listen address and starts serving in the background.
     pub async fn start(config: GatewayConfig) -> Result<Gateway, StartError> {
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .map_err(|source| StartError::Bind {
-                addr: config.listen,
-                source,
-            })?;
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| StartError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
         let addr = listener.local_addr().map_err(|source| StartError::Bind {
             addr: config.listen,
             source,
@@ -269,10 +270,11 @@ async fn api_guard(State(gw): State<Shared>, req: Request, next: Next) -> Respon
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             error_body(status, "Service Unavailable (injected fault)")
         }
-        Some(FaultKind::ErrorBody { message }) => {
-            (StatusCode::OK, axum::Json(ibkr_model::error::ErrorResponse::new(message, None)))
-                .into_response()
-        }
+        Some(FaultKind::ErrorBody { message }) => (
+            StatusCode::OK,
+            axum::Json(ibkr_model::error::ErrorResponse::new(message, None)),
+        )
+            .into_response(),
         Some(kind) => {
             let resp = next.run(req).await;
             let (mut parts, body) = resp.into_parts();

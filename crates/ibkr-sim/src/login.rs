@@ -1,11 +1,11 @@
 //! The browser login, as the real gateway: `/` redirects to `/sso/Login`, whose form
 //! logs the gateway in for every client, and answers "Client login succeeds".
 
+use axum::Router;
 use axum::extract::{Form, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
-use axum::Router;
 use serde::Deserialize;
 use tokio::time::Instant;
 

@@ -238,7 +238,10 @@ mod tests {
         m.reauthenticate().unwrap();
         assert_eq!(m.sso().unwrap().brokerage, BrokerageState::Competing);
         assert_eq!(m.init_brokerage(false).unwrap(), BrokerageState::Competing);
-        assert_eq!(m.init_brokerage(true).unwrap(), BrokerageState::Authenticated);
+        assert_eq!(
+            m.init_brokerage(true).unwrap(),
+            BrokerageState::Authenticated
+        );
     }
 
     #[test]

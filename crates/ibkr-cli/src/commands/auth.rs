@@ -52,13 +52,19 @@ pub async fn run(
                 #[serde(skip_serializing_if = "Option::is_none")]
                 reason: Option<&'a str>,
             }
-            out.show(&Json { outcome: word, reason }, || {
-                let mut rows = vec![("outcome", word.to_string())];
-                if let Some(r) = reason {
-                    rows.push(("reason", r.to_string()));
-                }
-                rows
-            })?;
+            out.show(
+                &Json {
+                    outcome: word,
+                    reason,
+                },
+                || {
+                    let mut rows = vec![("outcome", word.to_string())];
+                    if let Some(r) = reason {
+                        rows.push(("reason", r.to_string()));
+                    }
+                    rows
+                },
+            )?;
             if matches!(outcome, ReauthOutcome::Failed { .. }) {
                 return Ok(ExitCode::FAILURE);
             }
@@ -101,11 +107,7 @@ pub fn status_rows(s: &AuthStatus) -> Vec<(&'static str, String)> {
     if let Some(info) = &s.server_info {
         rows.push((
             "server",
-            format!(
-                "{} ({})",
-                opt(&info.server_name),
-                opt(&info.server_version)
-            ),
+            format!("{} ({})", opt(&info.server_name), opt(&info.server_version)),
         ));
     }
     rows

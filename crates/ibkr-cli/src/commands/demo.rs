@@ -96,7 +96,11 @@ pub async fn run() -> Result<ExitCode, Box<dyn std::error::Error>> {
         let s = client.check_auth_status().await?;
         say(&format!(
             "keeper: {} (restored before the next change was seen)",
-            if s.authenticated { "authenticated" } else { "not authenticated" }
+            if s.authenticated {
+                "authenticated"
+            } else {
+                "not authenticated"
+            }
         ));
     }
     drop(keeper);
@@ -109,7 +113,10 @@ pub async fn run() -> Result<ExitCode, Box<dyn std::error::Error>> {
     gw.drop_brokerage_session();
     let s = client.check_auth_status().await?;
     show(status_rows(&s));
-    match client.raw(ibkr_api::Method::GET, "/iserver/accounts", None).await {
+    match client
+        .raw(ibkr_api::Method::GET, "/iserver/accounts", None)
+        .await
+    {
         Err(e) => say(&format!("a brokerage call now fails: {e}")),
         Ok(_) => say("a brokerage call unexpectedly worked"),
     }
@@ -120,7 +127,10 @@ pub async fn run() -> Result<ExitCode, Box<dyn std::error::Error>> {
     );
     let outcome = client.handle_reauthentication().await?;
     let (word, reason) = outcome_words(&outcome);
-    say(&format!("outcome: {word}{}", reason.map(|r| format!(" ({r})")).unwrap_or_default()));
+    say(&format!(
+        "outcome: {word}{}",
+        reason.map(|r| format!(" ({r})")).unwrap_or_default()
+    ));
     let s = client.check_auth_status().await?;
     show(status_rows(&s));
     if !matches!(outcome, ReauthOutcome::Reauthenticated) {

@@ -30,7 +30,9 @@ pub async fn run(
     if let Ok(s) = client.check_auth_status().await
         && s.authenticated
     {
-        out.show(&s, || vec![("authenticated", "yes (already logged in)".into())])?;
+        out.show(&s, || {
+            vec![("authenticated", "yes (already logged in)".into())]
+        })?;
         return Ok(ExitCode::SUCCESS);
     }
     eprintln!("Log in at {url} in a browser on the machine that runs the gateway.");
@@ -47,7 +49,10 @@ pub async fn run(
     let deadline = Instant::now() + Duration::from_secs(args.timeout);
     let result = loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        match client.wait_for_authentication(left.min(Duration::from_secs(10))).await {
+        match client
+            .wait_for_authentication(left.min(Duration::from_secs(10)))
+            .await
+        {
             Ok(s) if s.authenticated => break Ok(s),
             Ok(s) if s.competing => spinner.set_message("competing session: waiting"),
             Ok(_) | Err(Error::NotAuthenticated { .. }) => {}

@@ -1,4 +1,5 @@
 pub mod auth;
+pub mod bench;
 pub mod demo;
 pub mod login;
 pub mod sim;

@@ -47,10 +47,7 @@ pub async fn run(cmd: &SimCommand, out: &Output) -> Result<ExitCode, Box<dyn std
 }
 
 async fn serve(a: &ServeArgs, out: &Output) -> Result<ExitCode, Box<dyn std::error::Error>> {
-    let allow: AllowList = a
-        .allow
-        .parse()
-        .map_err(|e| format!("--allow: {e}"))?;
+    let allow: AllowList = a.allow.parse().map_err(|e| format!("--allow: {e}"))?;
     if a.idle_timeout == 0 {
         return Err("--idle-timeout must be at least 1 second".into());
     }
@@ -72,7 +69,11 @@ async fn serve(a: &ServeArgs, out: &Output) -> Result<ExitCode, Box<dyn std::err
         println!("{info}");
     } else {
         println!("{}", gw.url());
-        eprintln!("Simulated Client Portal Gateway at {} (API {})", gw.url(), gw.api_url());
+        eprintln!(
+            "Simulated Client Portal Gateway at {} (API {})",
+            gw.url(),
+            gw.api_url()
+        );
         if let Some(fp) = gw.certificate_fingerprint() {
             eprintln!("Self-signed certificate, SHA-256 {fp}");
         }
@@ -83,7 +84,11 @@ async fn serve(a: &ServeArgs, out: &Output) -> Result<ExitCode, Box<dyn std::err
                 "Log in at {} with {} / {} (or use `ibkr login`). Press Ctrl-C to stop.",
                 gw.url(),
                 a.user,
-                if a.password == "demo" { "demo" } else { "<password>" }
+                if a.password == "demo" {
+                    "demo"
+                } else {
+                    "<password>"
+                }
             );
         }
     }

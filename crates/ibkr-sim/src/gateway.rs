@@ -256,10 +256,16 @@ async fn allow_guard(State(gw): State<Shared>, req: Request, next: Next) -> Resp
 async fn api_guard(State(gw): State<Shared>, req: Request, next: Next) -> Response {
     let headers = req.headers();
     if gw.config.require_user_agent && !headers.contains_key(header::USER_AGENT) {
-        return (StatusCode::FORBIDDEN, "Access Denied: no User-Agent").into_response();
+        return error_body(
+            StatusCode::FORBIDDEN,
+            "Access Denied: requests need a User-Agent header",
+        );
     }
     if gw.config.require_content_length && req.method() == Method::POST && !has_length(headers) {
-        return (StatusCode::LENGTH_REQUIRED, "Length Required").into_response();
+        return error_body(
+            StatusCode::LENGTH_REQUIRED,
+            "Length Required: a POST needs a Content-Length header (curl: add -d '' or --data '{}')",
+        );
     }
     gw.session().touch(Instant::now());
     let path = req.uri().path().trim_start_matches("/v1/api").to_string();

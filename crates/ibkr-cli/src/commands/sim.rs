@@ -77,6 +77,10 @@ async fn serve(a: &ServeArgs, out: &Output) -> Result<ExitCode, Box<dyn std::err
         if let Some(fp) = gw.certificate_fingerprint() {
             eprintln!("Self-signed certificate, SHA-256 {fp}");
         }
+        eprintln!(
+            "Try: curl -k --data '{{}}' {}/iserver/auth/status   (POSTs need a body or Content-Length, as on the real gateway)",
+            gw.api_url()
+        );
         if gw.state().logged_in {
             eprintln!("Logged in as {}. Press Ctrl-C to stop.", a.user);
         } else {

@@ -7,6 +7,7 @@
 //! in CI), in which case it fails.
 
 use std::fs::File;
+use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -14,6 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use fantoccini::{Client as Browser, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
 use ibkr_api::Client;
 use ibkr_sim::{Gateway, GatewayConfig};
 use serde_json::json;
@@ -29,10 +31,6 @@ async fn logging_in_through_the_browser_authenticates_the_client() {
     if !browser_available() {
         return;
     }
-    // fantoccini's HTTPS connector pulls in a second rustls crypto provider; pick one
-    // for the process (the webdriver connection itself is plain HTTP on loopback).
-    let _ = rustls::crypto::ring::default_provider().install_default();
-
     let gw = Gateway::start(GatewayConfig::for_tests().auto_login(false))
         .await
         .expect("the simulator starts");
@@ -174,7 +172,10 @@ fn browser_available() -> bool {
         "IBKR_REQUIRE_BROWSER=1 but {} missing: install them with `apt-get install chromium chromium-driver`",
         missing.join(" and ")
     );
-    eprintln!(
+    // Written to the process's stderr directly, so that the skip shows even when the
+    // test harness captures the test's output.
+    let _ = writeln!(
+        std::io::stderr(),
         "SKIPPED: browser login test needs chromium and chromedriver (apt-get install chromium chromium-driver); missing: {}",
         missing.join(", ")
     );
@@ -203,8 +204,8 @@ async fn connect(driver: &Driver) -> Browser {
     let serde_json::Value::Object(caps) = caps else {
         unreachable!()
     };
-    ClientBuilder::rustls()
-        .expect("webdriver connector")
+    // chromedriver speaks plain HTTP on loopback: no TLS connector needed.
+    ClientBuilder::new(HttpConnector::new())
         .capabilities(caps)
         .connect(&driver.url)
         .await

@@ -106,7 +106,9 @@ impl Client {
 
     /// Checks the status and, when the brokerage session is down, re-authenticates
     /// (`reauthenticate`, or `ssodh/init` on gateways without it), waits for the
-    /// session to come back, and validates the SSO session.
+    /// session to come back, and validates the SSO session (unless `/sso/validate`'s
+    /// limit of one a minute was used up, in which case the answering status is proof
+    /// enough).
     ///
     /// Returns `Err` only when the status cannot be read; a failed
     /// re-authentication is [`ReauthOutcome::Failed`] with the reason.
@@ -136,7 +138,16 @@ impl Client {
             Ok(s) => s,
             Err(e) => return Ok(failed(e)),
         };
-        match self.validate_sso().await {
+        // IBKR allows one /sso/validate a minute. When that turn is not free now, the
+        // check is skipped: a status that answers proves the SSO session anyway.
+        match self
+            .with_max_wait(Some(Duration::ZERO))
+            .validate_sso()
+            .await
+        {
+            Err(Error::WouldWait { .. }) => {
+                tracing::debug!("SSO validation skipped: its rate limit allows none now");
+            }
             Ok(v) if !v.result => {
                 return Ok(ReauthOutcome::Failed {
                     reason: format!(

@@ -1,17 +1,24 @@
 //! The client, its builder, and the request path every call goes through.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use bytes::Bytes;
+
 use ibkr_model::error::ErrorResponse;
-use reqwest::header::{CONTENT_LENGTH, HeaderValue};
+use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use url::Url;
 
+use tokio::time::Instant;
+
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result, snippet};
+use crate::pacing::{Pacer, PacingClass, PacingMetrics, PacingStore, PacingTable};
+use crate::retry::{self, Decision, Outcome, RetryPolicy};
 use crate::tls::{self, Pin, Policy};
 
 /// The gateway's default address (the Client Portal Gateway's `conf.yaml`).
@@ -36,6 +43,10 @@ const SNIPPET: usize = 240;
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
+    /// How long a call may wait for its turn under the rate limits; unbounded if `None`.
+    max_wait: Option<Duration>,
+    /// Whether a slow-limit read may be answered from a recent identical read.
+    cached_reads: bool,
 }
 
 struct Inner {
@@ -44,6 +55,10 @@ struct Inner {
     base: Url,
     timeout: Duration,
     reauth_timeout: Duration,
+    pacer: Pacer,
+    retry: RetryPolicy,
+    penalty: Duration,
+    cache: Mutex<HashMap<String, (Instant, Bytes)>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -68,6 +83,11 @@ pub struct ClientBuilder {
     pin: Option<String>,
     danger_accept_invalid_certs: bool,
     resolve: Vec<(String, std::net::SocketAddr)>,
+    pacing: PacingTable,
+    pacing_store: Option<Arc<dyn PacingStore>>,
+    retry: RetryPolicy,
+    penalty: Duration,
+    max_wait: Option<Duration>,
 }
 
 impl Default for ClientBuilder {
@@ -82,6 +102,11 @@ impl Default for ClientBuilder {
             pin: None,
             danger_accept_invalid_certs: false,
             resolve: Vec::new(),
+            pacing: PacingTable::gateway(),
+            pacing_store: None,
+            retry: RetryPolicy::default(),
+            penalty: Duration::from_secs(600),
+            max_wait: None,
         }
     }
 }
@@ -148,6 +173,42 @@ impl ClientBuilder {
         self
     }
 
+    /// The rate limits to keep; IBKR's gateway limits by default
+    /// ([`PacingTable::gateway`]). Use [`PacingTable::oauth`] for `api.ibkr.com`,
+    /// or edit a table to override single entries.
+    pub fn pacing(mut self, table: PacingTable) -> Self {
+        self.pacing = table;
+        self
+    }
+
+    /// Shares rate reservations with other processes through `store` (e.g. a
+    /// [`FilePacingStore`](crate::pacing::FilePacingStore)), so that they pace together.
+    pub fn pacing_store(mut self, store: Arc<dyn PacingStore>) -> Self {
+        self.pacing_store = Some(store);
+        self
+    }
+
+    /// How idempotent requests are retried; see [`crate::retry`].
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// How long a 429 holds requests (IBKR's penalty box: 10 minutes, the default),
+    /// unless the gateway says otherwise with `Retry-After`.
+    pub fn penalty(mut self, hold: Duration) -> Self {
+        self.penalty = hold;
+        self
+    }
+
+    /// The longest a call may wait for its turn under the rate limits; by default it
+    /// waits as long as needed. A call whose turn would come later fails at once with
+    /// [`Error::WouldWait`] (or [`Error::RateLimited`] after a 429), sending nothing.
+    pub fn max_wait(mut self, wait: Duration) -> Self {
+        self.max_wait = Some(wait);
+        self
+    }
+
     /// Builds the client. Fails on a malformed URL or pin.
     pub fn build(self) -> Result<Client> {
         let gateway = parse_gateway(&self.gateway, &self.base_path)?;
@@ -183,7 +244,13 @@ impl ClientBuilder {
                 base,
                 timeout: self.timeout,
                 reauth_timeout: self.reauth_timeout,
+                pacer: Pacer::new(self.pacing, self.pacing_store),
+                retry: self.retry,
+                penalty: self.penalty,
+                cache: Mutex::new(HashMap::new()),
             }),
+            max_wait: self.max_wait,
+            cached_reads: false,
         })
     }
 }
@@ -255,7 +322,39 @@ impl Client {
         self.call(Endpoint::Raw, method, path, body).await
     }
 
-    /// Sends a request and decodes the answer. Every call of the library goes here.
+    /// This client with another bound on the wait for a turn under the rate limits
+    /// (`None`: wait as long as needed). Shares everything else with `self`.
+    pub fn with_max_wait(&self, wait: Option<Duration>) -> Client {
+        Client {
+            max_wait: wait,
+            ..self.clone()
+        }
+    }
+
+    /// This client, answering reads of slowly-limited endpoints (1 per 5 s and slower,
+    /// e.g. live orders, `/sso/validate`) from an identical read younger than the
+    /// limit's interval instead of waiting for the next turn.
+    pub fn with_cached_reads(&self, yes: bool) -> Client {
+        Client {
+            cached_reads: yes,
+            ..self.clone()
+        }
+    }
+
+    /// The rate limits this client keeps.
+    pub fn pacing_table(&self) -> &PacingTable {
+        self.inner.pacer.table()
+    }
+
+    /// Counters of the pacing layer: requests sent, time waited, retries and 429s, per
+    /// class.
+    pub fn pacing_metrics(&self) -> PacingMetrics {
+        self.inner.pacer.metrics()
+    }
+
+    /// Sends a request and decodes the answer: waits its turn under the rate limits,
+    /// retries what may be retried, and maps failures to [`Error`]. Every call of the
+    /// library goes here.
     pub(crate) async fn call<B, T>(
         &self,
         endpoint: Endpoint,
@@ -273,19 +372,111 @@ impl Client {
             .base
             .join(path.trim_start_matches('/'))
             .map_err(|e| Error::Config(format!("path `{path}`: {e}")))?;
+        let body = body
+            .map(serde_json::to_vec)
+            .transpose()
+            .map_err(|e| Error::Config(format!("{label}: cannot encode the body: {e}")))?;
+        let class = PacingClass::of_path(path);
+        let idempotent = endpoint.is_idempotent(&method);
+        let cache_for = self.cache_window(class, idempotent && body.is_none());
+        if let Some(window) = cache_for
+            && let Some(bytes) = self.cached(&label, window)
+        {
+            tracing::debug!(request = %label, "answered from a read younger than {window:?}");
+            return decode(&label, &bytes);
+        }
+        let deadline = self.max_wait.map(|w| Instant::now() + w);
+        let mut attempt = 0u32;
+        loop {
+            let admission = self
+                .inner
+                .pacer
+                .admit(class, deadline)
+                .await
+                .map_err(|wait| self.would_wait(&label, class, wait))?;
+            self.inner.pacer.count(class, |m| m.sent += 1);
+            let result = self
+                .send_once(&label, path, &method, url.clone(), body.as_deref())
+                .await;
+            drop(admission);
+            let result = result.and_then(|bytes| {
+                let value = decode::<T>(&label, &bytes)?;
+                Ok((value, bytes))
+            });
+            let err = match result {
+                Ok((value, bytes)) => {
+                    if cache_for.is_some() {
+                        self.store_cached(&label, bytes);
+                    }
+                    return Ok(value);
+                }
+                Err(e) => e,
+            };
+            let outcome = match &err {
+                // A refused certificate stays refused: not retried.
+                Error::Transport { .. } => Outcome::Transport,
+                Error::Timeout { .. } => Outcome::Timeout,
+                Error::Decode { .. } => Outcome::Decode,
+                Error::RateLimited { retry_after, .. } => {
+                    let hold = retry_after.unwrap_or(self.inner.penalty);
+                    self.inner.pacer.penalize(class, hold);
+                    // Not processed by the gateway: a read may wait out the penalty
+                    // and go again, if the caller allows that long a wait.
+                    let fits = deadline.is_none_or(|d| Instant::now() + hold <= d);
+                    if idempotent && fits && attempt < self.inner.retry.max_retries {
+                        attempt += 1;
+                        self.inner.pacer.count(class, |m| m.retries += 1);
+                        continue;
+                    }
+                    return Err(err);
+                }
+                Error::Http { status, .. } => Outcome::Status(*status),
+                _ => return Err(err),
+            };
+            match retry::decide(
+                &self.inner.retry,
+                idempotent,
+                outcome,
+                attempt,
+                rand::random(),
+            ) {
+                Decision::Retry(after) => {
+                    tracing::info!(request = %label, attempt = attempt + 1, "retrying in {after:?}: {err}");
+                    self.inner.pacer.count(class, |m| m.retries += 1);
+                    tokio::time::sleep(after).await;
+                    attempt += 1;
+                }
+                Decision::GiveUp => return Err(err),
+            }
+        }
+    }
+
+    /// One attempt: the answer's body on success, the mapped error otherwise.
+    async fn send_once(
+        &self,
+        label: &str,
+        path: &str,
+        method: &Method,
+        url: Url,
+        body: Option<&[u8]>,
+    ) -> Result<Bytes> {
         let mut req = self.inner.http.request(method.clone(), url);
         match body {
-            Some(b) => req = req.json(b),
+            Some(b) => {
+                req = req
+                    .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+                    .body(b.to_vec())
+            }
             // The gateway answers 411 to a POST without Content-Length.
-            None if method != Method::GET => {
+            None if *method != Method::GET => {
                 req = req
                     .header(CONTENT_LENGTH, HeaderValue::from_static("0"))
                     .body("")
             }
             None => {}
         }
-        tracing::debug!(endpoint = %endpoint, request = %label, "sending");
-        let resp = req.send().await.map_err(|e| self.transport(&label, e))?;
+        tracing::debug!(request = %label, "sending");
+        let resp = req.send().await.map_err(|e| self.transport(label, e))?;
         let status = resp.status();
         let retry_after = resp
             .headers()
@@ -293,22 +484,52 @@ impl Client {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let bytes = resp.bytes().await.map_err(|e| self.transport(&label, e))?;
+        let bytes = resp.bytes().await.map_err(|e| self.transport(label, e))?;
         tracing::debug!(request = %label, status = status.as_u16(), bytes = bytes.len(), "answered");
         if !status.is_success() {
-            return Err(self.status_error(&label, path, status, retry_after, &bytes));
+            return Err(self.status_error(label, path, status, retry_after, &bytes));
         }
         if let Some(message) = error_in_body(&bytes) {
             return Err(Error::Gateway {
-                endpoint: label,
+                endpoint: label.to_string(),
                 message,
             });
         }
-        serde_json::from_slice(&bytes).map_err(|e| Error::Decode {
-            endpoint: label,
-            message: e.to_string(),
-            snippet: snippet(&bytes, SNIPPET),
-        })
+        Ok(bytes)
+    }
+
+    fn would_wait(&self, label: &str, class: Option<PacingClass>, wait: Duration) -> Error {
+        Error::WouldWait {
+            endpoint: label.to_string(),
+            class: class
+                .map(|c| c.name().to_string())
+                .unwrap_or_else(|| "global".into()),
+            wait,
+            max_wait: self.max_wait.unwrap_or_default(),
+        }
+    }
+
+    /// The age below which a read may be answered from the cache: the class's interval,
+    /// for classes limited to one request per second or slower.
+    fn cache_window(&self, class: Option<PacingClass>, cacheable: bool) -> Option<Duration> {
+        if !self.cached_reads || !cacheable {
+            return None;
+        }
+        let limit = self.inner.pacer.table().limit(class?)?;
+        limit.interval().filter(|i| *i >= Duration::from_secs(1))
+    }
+
+    fn cached(&self, key: &str, window: Duration) -> Option<Bytes> {
+        let cache = self.inner.cache.lock().unwrap_or_else(|p| p.into_inner());
+        cache
+            .get(key)
+            .filter(|(at, _)| at.elapsed() < window)
+            .map(|(_, b)| b.clone())
+    }
+
+    fn store_cached(&self, key: &str, bytes: Bytes) {
+        let mut cache = self.inner.cache.lock().unwrap_or_else(|p| p.into_inner());
+        cache.insert(key.to_string(), (Instant::now(), bytes));
     }
 
     fn transport(&self, label: &str, e: reqwest::Error) -> Error {
@@ -377,6 +598,14 @@ impl Client {
             },
         }
     }
+}
+
+fn decode<T: DeserializeOwned>(label: &str, bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| Error::Decode {
+        endpoint: label.to_string(),
+        message: e.to_string(),
+        snippet: snippet(bytes, SNIPPET),
+    })
 }
 
 /// `{"error": "non-empty"}` at the top level of a 200 answer: IBKR's rejection.

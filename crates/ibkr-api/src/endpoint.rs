@@ -1,5 +1,6 @@
-//! Every call names its endpoint, so that pacing limits, retry rules and error
-//! messages attach to the endpoint rather than to each call site.
+//! Every call names its endpoint, so that retry rules and error messages attach to
+//! the endpoint rather than to each call site; its pacing class follows from its path
+//! ([`PacingClass::of_path`](crate::pacing::PacingClass::of_path)).
 
 use std::fmt;
 
@@ -23,19 +24,6 @@ pub enum Endpoint {
     Raw,
 }
 
-/// The pacing class of an endpoint: the IBKR rate limit it falls under, beside
-/// the global limit every request counts against.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum PacingClass {
-    /// Only the global limit (10 requests/s through the gateway).
-    Global,
-    /// `/tickle`: 1 request/s.
-    Tickle,
-    /// `/sso/validate`: 1 request/min.
-    SsoValidate,
-}
-
 impl Endpoint {
     /// The method and path template, e.g. `POST /tickle`.
     pub fn name(self) -> &'static str {
@@ -50,19 +38,19 @@ impl Endpoint {
         }
     }
 
-    /// The pacing class the endpoint falls under.
-    pub fn pacing_class(self) -> PacingClass {
+    /// Whether sending the request again is harmless, so that it may be retried.
+    /// Raw calls are idempotent only when they are `GET`s; anything that could place,
+    /// change or cancel an order never is.
+    pub fn is_idempotent(self, method: &reqwest::Method) -> bool {
         match self {
-            Endpoint::Tickle => PacingClass::Tickle,
-            Endpoint::ValidateSso => PacingClass::SsoValidate,
-            _ => PacingClass::Global,
+            Endpoint::Raw => *method == reqwest::Method::GET,
+            Endpoint::Logout => false,
+            Endpoint::AuthStatus
+            | Endpoint::InitBrokerageSession
+            | Endpoint::Reauthenticate
+            | Endpoint::Tickle
+            | Endpoint::ValidateSso => true,
         }
-    }
-
-    /// Whether sending the request twice could do harm (orders, later). Such
-    /// requests are never retried blindly.
-    pub fn is_idempotent(self) -> bool {
-        !matches!(self, Endpoint::Raw | Endpoint::Logout)
     }
 }
 

@@ -39,6 +39,20 @@ pub enum Error {
         /// How long the gateway asked to wait, when it said.
         retry_after: Option<Duration>,
     },
+    /// Waiting for this request's turn under IBKR's limits would take longer than the
+    /// caller allows (see [`Client::with_max_wait`](crate::Client::with_max_wait)).
+    /// Nothing was sent.
+    #[error("{endpoint}: IBKR's rate limit for {class} allows the next request in {}s, later than the {}s this call may wait; retry later or allow a longer wait", wait.as_secs_f32(), max_wait.as_secs_f32())]
+    WouldWait {
+        /// The call.
+        endpoint: String,
+        /// The limit that makes it wait (`global` or a class name).
+        class: String,
+        /// How long it would have to wait.
+        wait: Duration,
+        /// How long it was allowed to wait.
+        max_wait: Duration,
+    },
     /// The gateway refused this client (HTTP 403).
     #[error(
         "{endpoint}: the gateway refused this client (HTTP 403: {body}); check that this machine's address is in the gateway's ips.allow (root/conf.yaml)"

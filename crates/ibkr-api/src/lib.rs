@@ -35,15 +35,19 @@ mod auth;
 mod client;
 mod endpoint;
 mod error;
+pub mod pacing;
+pub mod retry;
 pub mod session;
 mod tls;
 
 pub use auth::{AuthOutcome, ReauthOutcome};
 pub use client::{Client, ClientBuilder, DEFAULT_BASE_PATH, DEFAULT_GATEWAY};
-pub use endpoint::{Endpoint, PacingClass};
+pub use endpoint::Endpoint;
 pub use error::{Error, Result};
 pub use ibkr_model as model;
+pub use pacing::{PacingClass, PacingMetrics, PacingTable};
 pub use reqwest::Method;
+pub use retry::RetryPolicy;
 pub use session::{KeeperConfig, SessionKeeper, SessionState};
 
 // The guides' code blocks are compiled (and, where they need no gateway, run) as

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use ibkr_api::session::{KeeperConfig, SessionState};
-use ibkr_api::{AuthOutcome, Client, Error, Method, ReauthOutcome};
+use ibkr_api::{AuthOutcome, Client, Error, Method, PacingTable, ReauthOutcome, RetryPolicy};
 use ibkr_model::auth::LoginType;
 use ibkr_sim::{AllowList, Fault, FaultKind, Gateway, GatewayConfig};
 
@@ -23,12 +23,23 @@ async fn gateway() -> (Gateway, Client) {
 
 async fn gateway_with(config: GatewayConfig) -> (Gateway, Client) {
     let gw = Gateway::start(config).await.expect("simulator starts");
-    let client = Client::builder()
-        .gateway(gw.url().as_str())
-        .reauth_timeout(Duration::from_secs(5))
+    let client = fast(Client::builder().gateway(gw.url().as_str()))
         .build()
         .expect("client builds");
     (gw, client)
+}
+
+/// A client for tests that are not about pacing: no waiting for turns (the
+/// simulator of `for_tests` does not enforce limits), quick retries, short penalty.
+fn fast(b: ibkr_api::ClientBuilder) -> ibkr_api::ClientBuilder {
+    b.reauth_timeout(Duration::from_secs(5))
+        .pacing(PacingTable::unlimited())
+        .retry_policy(RetryPolicy::new(
+            3,
+            Duration::from_millis(1),
+            Duration::from_millis(10),
+        ))
+        .penalty(Duration::from_millis(50))
 }
 
 #[tokio::test]
@@ -126,7 +137,9 @@ async fn a_competing_session_is_reported_and_taken_over_only_on_request() {
 #[tokio::test]
 async fn logout_ends_the_session_for_every_client() {
     let (gw, client) = gateway().await;
-    let other = Client::new(gw.url().as_str()).unwrap();
+    let other = fast(Client::builder().gateway(gw.url().as_str()))
+        .build()
+        .unwrap();
     assert!(client.end_session().await.unwrap().status);
 
     let s = other.check_auth_status().await.unwrap();
@@ -209,7 +222,8 @@ async fn brokerage_calls_without_a_brokerage_session_say_so() {
 #[tokio::test]
 async fn malformed_and_truncated_answers_are_clear_decode_errors() {
     let (gw, client) = gateway().await;
-    gw.inject_fault(Fault::on("/tickle", FaultKind::MalformedJson));
+    // Three retries, then the error: four malformed answers in a row.
+    gw.inject_fault(Fault::on("/tickle", FaultKind::MalformedJson).times(4));
     match client.ping_server().await {
         Err(Error::Decode {
             endpoint,
@@ -222,7 +236,7 @@ async fn malformed_and_truncated_answers_are_clear_decode_errors() {
         }
         other => panic!("expected a decode error, got {other:?}"),
     }
-    gw.inject_fault(Fault::on("/sso/validate", FaultKind::TruncatedJson));
+    gw.inject_fault(Fault::on("/sso/validate", FaultKind::TruncatedJson).times(4));
     let e = client.validate_sso().await.unwrap_err();
     assert!(matches!(e, Error::Decode { .. }), "{e:?}");
     assert!(
@@ -236,21 +250,17 @@ async fn malformed_and_truncated_answers_are_clear_decode_errors() {
 #[tokio::test]
 async fn error_statuses_and_error_bodies_are_typed() {
     let (gw, client) = gateway().await;
-    gw.inject_fault(Fault::on(
-        "/iserver/auth/status",
-        FaultKind::Status { status: 503 },
-    ));
+    gw.inject_fault(Fault::on("/iserver/auth/status", FaultKind::Status { status: 503 }).times(4));
     match client.check_auth_status().await {
         Err(Error::Http {
             status: 503, body, ..
-        }) => assert!(body.contains("statusCode"), "{body}"),
+        }) => {
+            assert!(body.contains("statusCode"), "{body}")
+        }
         other => panic!("expected HTTP 503, got {other:?}"),
     }
-    gw.inject_fault(Fault::on("/tickle", FaultKind::Status { status: 429 }));
-    assert!(matches!(
-        client.ping_server().await,
-        Err(Error::RateLimited { .. })
-    ));
+    assert_eq!(client.pacing_metrics().total().retries, 3);
+
     gw.inject_fault(Fault::on(
         "/tickle",
         FaultKind::ErrorBody {
@@ -261,6 +271,42 @@ async fn error_statuses_and_error_bodies_are_typed() {
         Err(Error::Gateway { message, .. }) => assert_eq!(message, "failed to process request"),
         other => panic!("expected a gateway error, got {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn a_429_holds_requests_for_the_penalty_then_reads_go_again() {
+    let (gw, client) = gateway().await;
+    // A read that may wait out the (test-short) penalty goes again and succeeds.
+    gw.inject_fault(Fault::on("/tickle", FaultKind::Status { status: 429 }));
+    assert!(client.ping_server().await.unwrap().is_authenticated());
+    let m = client.pacing_metrics().classes["tickle"];
+    assert_eq!((m.rate_limited, m.retries, m.sent), (1, 1, 2));
+    // A caller that cannot wait that long gets the typed error at once.
+    gw.inject_fault(Fault::on("/tickle", FaultKind::Status { status: 429 }));
+    match client
+        .with_max_wait(Some(Duration::ZERO))
+        .ping_server()
+        .await
+    {
+        Err(e @ Error::RateLimited { .. }) => assert!(e.to_string().contains("HTTP 429"), "{e}"),
+        other => panic!("expected RateLimited, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_dropped_connection_and_a_slow_answer_are_survived_by_reads() {
+    let (gw, client) = gateway().await;
+    gw.inject_fault(Fault::on("/tickle", FaultKind::Drop));
+    assert!(client.ping_server().await.unwrap().is_authenticated());
+    gw.inject_fault(Fault::on("/tickle", FaultKind::Delay { ms: 50 }));
+    assert!(client.ping_server().await.unwrap().is_authenticated());
+    // A request that is not safe to repeat is not repeated: the error comes back.
+    gw.inject_fault(Fault::on("/logout", FaultKind::Drop));
+    assert!(matches!(
+        client.end_session().await,
+        Err(Error::Transport { .. })
+    ));
+    assert_eq!(client.pacing_metrics().classes["other"].retries, 0);
 }
 
 #[tokio::test]
@@ -309,7 +355,9 @@ async fn the_gateway_requires_a_user_agent_and_a_content_length_as_the_real_one(
         .unwrap();
     assert_eq!(r.status(), 411, "POST without Content-Length");
     // The library sends both.
-    let client = Client::new(gw.url().as_str()).unwrap();
+    let client = fast(Client::builder().gateway(gw.url().as_str()))
+        .build()
+        .unwrap();
     assert!(client.ping_server().await.unwrap().is_authenticated());
 }
 
@@ -321,7 +369,8 @@ async fn certificates_are_checked_beyond_loopback_unless_pinned() {
     let addr: SocketAddr = gw.local_addr();
     let url = format!("https://gateway.example:{}", addr.port());
     let build = |b: ibkr_api::ClientBuilder| {
-        b.gateway(&url)
+        fast(b)
+            .gateway(&url)
             .resolve("gateway.example", addr)
             .build()
             .unwrap()
@@ -354,7 +403,9 @@ async fn an_unreachable_gateway_is_a_transport_error_that_says_what_to_do() {
         .local_addr()
         .unwrap()
         .port();
-    let client = Client::new(format!("https://127.0.0.1:{port}")).unwrap();
+    let client = fast(Client::builder().gateway(format!("https://127.0.0.1:{port}")))
+        .build()
+        .unwrap();
     let e = client.check_auth_status().await.unwrap_err();
     assert!(matches!(e, Error::Transport { .. }), "{e:?}");
     assert!(e.to_string().contains("is it running?"), "{e}");

@@ -7,8 +7,11 @@ mod output;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use clap::{Parser, Subcommand};
-use ibkr_api::Client;
+use ibkr_api::pacing::FilePacingStore;
+use ibkr_api::{Client, PacingTable};
 
 /// The Interactive Brokers Client Portal Web API from the shell.
 ///
@@ -43,6 +46,15 @@ struct Cli {
     #[arg(long, global = true, default_value_t = 30, value_name = "SECS")]
     timeout: u64,
 
+    /// Rate limits kept: `ibkr` (the gateway's: 10 requests/s and per-endpoint limits),
+    /// `oauth` (50 requests/s) or `off`. Commands run one after another share them.
+    #[arg(long, global = true, default_value = "ibkr", value_parser = ["ibkr", "oauth", "off"])]
+    pacing: String,
+
+    /// Longest wait for a turn under the rate limits before giving up.
+    #[arg(long, global = true, default_value_t = 300, value_name = "SECS")]
+    max_wait: u64,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -66,10 +78,23 @@ enum Command {
 
 impl Cli {
     fn client(&self) -> ibkr_api::Result<Client> {
+        let table = match self.pacing.as_str() {
+            "off" => PacingTable::unlimited(),
+            "oauth" => PacingTable::oauth(),
+            _ => PacingTable::gateway(),
+        };
         let mut b = Client::builder()
             .gateway(&self.gateway)
             .timeout(Duration::from_secs(self.timeout.max(1)))
-            .danger_accept_invalid_certs(self.insecure);
+            .danger_accept_invalid_certs(self.insecure)
+            .pacing(table)
+            .max_wait(Duration::from_secs(self.max_wait));
+        if self.pacing != "off" {
+            // Separate `ibkr` processes talking to one gateway pace together.
+            b = b.pacing_store(Arc::new(FilePacingStore::new(shared_pacing_file(
+                &self.gateway,
+            ))));
+        }
         if let Some(pin) = &self.pin_sha256 {
             b = b.pin_certificate_sha256(pin);
         }
@@ -117,11 +142,33 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let out = output::Output::new(cli.json);
-    match &cli.command {
-        Command::Auth(cmd) => commands::auth::run(&cli.client()?, cmd, &out).await,
-        Command::Login(args) => commands::login::run(&cli.client()?, args, &out).await,
-        Command::Sim(cmd) => commands::sim::run(cmd, &out).await,
-        Command::Demo => commands::demo::run().await,
-        Command::Bench(cmd) => commands::bench::run(&cli.client()?, cmd, &out).await,
+    let client = match &cli.command {
+        Command::Sim(cmd) => return commands::sim::run(cmd, &out).await,
+        Command::Demo => return commands::demo::run().await,
+        _ => cli.client()?,
+    };
+    let result = match &cli.command {
+        Command::Auth(cmd) => commands::auth::run(&client, cmd, &out).await,
+        Command::Login(args) => commands::login::run(&client, args, &out).await,
+        Command::Bench(cmd) => commands::bench::run(&client, cmd, &out).await,
+        // Served above, without a client.
+        Command::Sim(_) | Command::Demo => Ok(ExitCode::SUCCESS),
+    };
+    if cli.verbose > 0 {
+        eprint!("pacing (per class):\n{}", client.pacing_metrics());
     }
+    result
+}
+
+/// The file where `ibkr` processes talking to `gateway` share their rate-limit turns.
+fn shared_pacing_file(gateway: &str) -> std::path::PathBuf {
+    let tag: String = gateway
+        .trim_end_matches('/')
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    let user = std::env::var("USER").unwrap_or_default();
+    std::env::temp_dir().join(format!("ibkr-pacing-{user}-{tag}.json"))
 }

@@ -25,6 +25,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod pacing;
 pub mod time;
 
 /// A JSON object holding the fields a type does not model, kept so that nothing is lost.

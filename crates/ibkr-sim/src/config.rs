@@ -4,6 +4,10 @@ use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 use std::time::Duration;
 
+use ibkr_model::pacing::PacingTable;
+
+use crate::faults::RandomFaults;
+
 /// How the simulated gateway is started.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -26,6 +30,16 @@ pub struct GatewayConfig {
     pub require_user_agent: bool,
     /// Answer 411 to `POST` requests without `Content-Length`, as the real gateway does.
     pub require_content_length: bool,
+    /// The rate limits enforced per client address (`None`: no enforcement).
+    /// IBKR's gateway limits by default.
+    pub pacing: Option<PacingTable>,
+    /// How long an address that went over a limit gets 429 for everything. Default
+    /// 10 minutes, as at IBKR.
+    pub penalty: Duration,
+    /// Faults injected at random into a share of answers.
+    pub faults: Option<RandomFaults>,
+    /// Seed of the fault generator, so that a run can be replayed.
+    pub seed: u64,
 }
 
 impl Default for GatewayConfig {
@@ -40,18 +54,44 @@ impl Default for GatewayConfig {
             allow: AllowList::loopback(),
             require_user_agent: true,
             require_content_length: true,
+            pacing: Some(PacingTable::gateway()),
+            penalty: Duration::from_secs(600),
+            faults: None,
+            seed: 0,
         }
     }
 }
 
 impl GatewayConfig {
-    /// The configuration for tests and demos: a free loopback port, HTTPS, logged in.
+    /// The configuration for tests and demos: a free loopback port, HTTPS, logged in,
+    /// and no rate-limit enforcement (turn it on with [`pacing`](Self::pacing) where
+    /// the limits are what is tested).
     pub fn for_tests() -> Self {
         GatewayConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             auto_login: true,
+            pacing: None,
             ..GatewayConfig::default()
         }
+    }
+
+    /// Sets the enforced rate limits (`None`: none).
+    pub fn pacing(mut self, table: Option<PacingTable>) -> Self {
+        self.pacing = table;
+        self
+    }
+
+    /// Sets the penalty-box time after a 429.
+    pub fn penalty(mut self, d: Duration) -> Self {
+        self.penalty = d;
+        self
+    }
+
+    /// Injects faults at random into a share of answers, from `seed`.
+    pub fn faults(mut self, faults: Option<RandomFaults>, seed: u64) -> Self {
+        self.faults = faults;
+        self.seed = seed;
+        self
     }
 
     /// Sets the listen address.

@@ -9,7 +9,9 @@
 //! | `POST /sim/session/drop-brokerage` | lose the brokerage session only |
 //! | `POST /sim/session/compete` | another login takes the brokerage session |
 //! | `POST /sim/faults` | queue a fault: `{"kind":"status","status":503,"path":"/tickle","count":1}`, `{"kind":"truncated_json"}`, `{"kind":"malformed_json"}`, `{"kind":"error_body","message":"failed to process request"}` |
-//! | `DELETE /sim/faults` | remove pending faults |
+//! | `POST /sim/faults/random` | inject faults at random: `{"spec":"500=3%,drop=3%,malformed=4%","seed":7}` |
+//! | `DELETE /sim/faults` | remove pending and random faults |
+//! | `POST /sim/restart` | a gateway restart: every session dropped (auto-login logs in again), rate-limit records forgotten |
 //!
 //! A call that needs a logged-in session answers 409 when there is none.
 
@@ -31,6 +33,30 @@ pub(crate) fn routes() -> Router<Shared> {
         .route("/session/drop-brokerage", post(drop_brokerage))
         .route("/session/compete", post(compete))
         .route("/faults", post(add_fault).delete(clear_faults))
+        .route("/faults/random", post(random_faults))
+        .route("/restart", post(restart))
+}
+
+#[derive(serde::Deserialize)]
+struct RandomSpec {
+    spec: String,
+    #[serde(default)]
+    seed: u64,
+}
+
+async fn random_faults(State(gw): State<Shared>, Json(r): Json<RandomSpec>) -> Response {
+    match r.spec.parse::<crate::faults::RandomFaults>() {
+        Ok(f) => {
+            gw.set_random_faults(Some(f), r.seed);
+            state_of(&gw, true)
+        }
+        Err(e) => crate::http::error_body(StatusCode::BAD_REQUEST, &e),
+    }
+}
+
+async fn restart(State(gw): State<Shared>) -> Response {
+    gw.restart();
+    state_of(&gw, true)
 }
 
 fn state_of(gw: &Shared, ok: bool) -> Response {
@@ -74,5 +100,6 @@ async fn add_fault(State(gw): State<Shared>, Json(f): Json<Fault>) -> Response {
 
 async fn clear_faults(State(gw): State<Shared>) -> Response {
     gw.faults().clear();
+    gw.set_random_faults(None, 0);
     state_of(&gw, true)
 }

@@ -22,6 +22,105 @@ pub enum FaultKind {
         /// The message.
         message: String,
     },
+    /// The connection is dropped in the middle of the answer's body.
+    Drop,
+    /// The answer is delayed by this many milliseconds (then served normally).
+    Delay {
+        /// The delay.
+        ms: u64,
+    },
+}
+
+impl FaultKind {
+    fn parse(word: &str) -> Result<FaultKind, String> {
+        Ok(match word {
+            "truncated" | "truncated_json" => FaultKind::TruncatedJson,
+            "malformed" | "malformed_json" => FaultKind::MalformedJson,
+            "drop" => FaultKind::Drop,
+            "error_body" => FaultKind::ErrorBody {
+                message: "failed to process request".into(),
+            },
+            w if w.starts_with("delay:") => FaultKind::Delay {
+                ms: w["delay:".len()..]
+                    .trim_end_matches("ms")
+                    .parse()
+                    .map_err(|_| format!("`{w}`: expected delay:MILLISECONDS, e.g. delay:200"))?,
+            },
+            w => match w.parse::<u16>() {
+                Ok(status) if (400..600).contains(&status) => FaultKind::Status { status },
+                _ => {
+                    return Err(format!(
+                        "unknown fault `{w}`: expected an HTTP status (500, 503...), drop, truncated, malformed, error_body or delay:MS"
+                    ));
+                }
+            },
+        })
+    }
+}
+
+/// Faults drawn at random for a share of requests, from a seeded generator so that a
+/// failing run can be replayed: `--faults "500=3%,drop=3%,malformed=4%" --seed 7`.
+///
+/// ```
+/// use ibkr_sim::RandomFaults;
+/// let f: RandomFaults = "503=5%,truncated=0.05,delay:200=10%".parse().unwrap();
+/// assert!((f.share() - 0.20).abs() < 1e-9);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct RandomFaults {
+    /// (share, kind), shares summing to at most 1.
+    kinds: Vec<(f64, FaultKind)>,
+}
+
+impl RandomFaults {
+    /// The share of requests hit by some fault.
+    pub fn share(&self) -> f64 {
+        self.kinds.iter().map(|(s, _)| s).sum()
+    }
+
+    /// The fault for a uniform draw `r` in `[0, 1)`, if any.
+    pub(crate) fn pick(&self, r: f64) -> Option<FaultKind> {
+        let mut acc = 0.0;
+        for (share, kind) in &self.kinds {
+            acc += share;
+            if r < acc {
+                return Some(kind.clone());
+            }
+        }
+        None
+    }
+}
+
+impl std::str::FromStr for RandomFaults {
+    type Err = String;
+
+    fn from_str(spec: &str) -> Result<Self, Self::Err> {
+        let mut kinds = Vec::new();
+        for item in spec.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            let (kind, share) = item.rsplit_once('=').ok_or_else(|| {
+                format!("`{item}`: expected KIND=SHARE, e.g. 500=5% or drop=0.02")
+            })?;
+            let share = match share.strip_suffix('%') {
+                Some(p) => p.trim().parse::<f64>().map(|p| p / 100.0),
+                None => share.trim().parse::<f64>(),
+            }
+            .map_err(|_| {
+                format!("`{item}`: the share must be a fraction (0.05) or a percentage (5%)")
+            })?;
+            if !(0.0..=1.0).contains(&share) {
+                return Err(format!("`{item}`: the share must be between 0 and 100%"));
+            }
+            kinds.push((share, FaultKind::parse(kind.trim())?));
+        }
+        let f = RandomFaults { kinds };
+        if f.share() > 1.0 + 1e-9 {
+            return Err(format!(
+                "the shares add up to {:.0}%, more than 100%",
+                f.share() * 100.0
+            ));
+        }
+        Ok(f)
+    }
 }
 
 /// A one-shot fault: applies to the next `count` API requests whose path starts
@@ -98,6 +197,25 @@ impl FaultQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn random_fault_specs_parse_and_pick_by_share() {
+        let f: RandomFaults = "500=10%,drop=0.1,delay:250=5%".parse().unwrap();
+        assert_eq!(f.pick(0.05), Some(FaultKind::Status { status: 500 }));
+        assert_eq!(f.pick(0.15), Some(FaultKind::Drop));
+        assert_eq!(f.pick(0.22), Some(FaultKind::Delay { ms: 250 }));
+        assert_eq!(f.pick(0.5), None);
+        for bad in [
+            "500",
+            "500=x",
+            "teapot=1%",
+            "500=60%,503=60%",
+            "500=-1%",
+            "delay:abc=1%",
+        ] {
+            assert!(bad.parse::<RandomFaults>().is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn faults_are_taken_by_path_and_count() {

@@ -16,8 +16,12 @@ use tokio::time::Instant;
 use url::Url;
 
 use crate::config::GatewayConfig;
-use crate::faults::{Fault, FaultKind, FaultQueue};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use crate::faults::{Fault, FaultKind, FaultQueue, RandomFaults};
 use crate::http::error_body;
+use crate::pacing::{Enforcer, Refusal};
 use crate::session::{SessionMachine, SessionSnapshot};
 use crate::{auth, control, login, server, tls};
 
@@ -28,6 +32,8 @@ pub(crate) struct Inner {
     pub config: GatewayConfig,
     session: Mutex<SessionMachine>,
     faults: Mutex<FaultQueue>,
+    random_faults: Mutex<Option<(RandomFaults, StdRng)>>,
+    enforcer: Option<Arc<Enforcer>>,
 }
 
 impl Inner {
@@ -44,6 +50,36 @@ impl Inner {
 
     pub fn snapshot(&self) -> SessionSnapshot {
         self.session().snapshot(Instant::now())
+    }
+
+    /// The fault for this request: a queued one first, else a random draw.
+    fn fault_for(&self, api_path: &str) -> Option<FaultKind> {
+        if let Some(f) = self.faults().take(api_path) {
+            return Some(f);
+        }
+        let mut random = self.random_faults.lock().unwrap_or_else(|p| p.into_inner());
+        let (faults, rng) = random.as_mut()?;
+        faults.pick(rng.random::<f64>())
+    }
+
+    pub fn set_random_faults(&self, faults: Option<RandomFaults>, seed: u64) {
+        *self.random_faults.lock().unwrap_or_else(|p| p.into_inner()) =
+            faults.map(|f| (f, StdRng::seed_from_u64(seed)));
+    }
+
+    /// A gateway restart: every session and every rate-limit record is gone; with
+    /// auto-login the configured user is logged in again.
+    pub fn restart(&self) {
+        let mut m = self.session();
+        m.expire();
+        if self.config.auto_login {
+            m.login(&self.config.username, Instant::now());
+        }
+        drop(m);
+        if let Some(e) = &self.enforcer {
+            e.reset();
+        }
+        tracing::info!("gateway restarted: sessions dropped");
     }
 }
 
@@ -109,10 +145,20 @@ impl Gateway {
         if config.auto_login {
             machine.login(&config.username, Instant::now());
         }
+        let enforcer = config
+            .pacing
+            .clone()
+            .map(|t| Arc::new(Enforcer::new(t, config.penalty)));
+        let random_faults = config
+            .faults
+            .clone()
+            .map(|f| (f, StdRng::seed_from_u64(config.seed)));
         let shared: Shared = Arc::new(Inner {
             config,
             session: Mutex::new(machine),
             faults: Mutex::new(FaultQueue::default()),
+            random_faults: Mutex::new(random_faults),
+            enforcer,
         });
         let app = router(shared.clone());
         let (stop, stopped) = watch::channel(false);
@@ -199,9 +245,23 @@ impl Gateway {
         self.shared.faults().push(fault);
     }
 
-    /// Removes pending faults.
+    /// Removes pending faults, queued and random.
     pub fn clear_faults(&self) {
         self.shared.faults().clear();
+        self.shared.set_random_faults(None, 0);
+    }
+
+    /// Injects faults at random into a share of answers from now on, drawn from
+    /// `seed` (`None`: stop).
+    pub fn set_random_faults(&self, faults: Option<RandomFaults>, seed: u64) {
+        self.shared.set_random_faults(faults, seed);
+    }
+
+    /// Simulates a gateway restart: every session is dropped (clients get 401 until a
+    /// new login; with auto-login the configured user is logged in again at once) and
+    /// rate-limit records are forgotten.
+    pub fn restart(&self) {
+        self.shared.restart();
     }
 
     /// Stops accepting connections, lets requests in flight finish, and waits.
@@ -267,11 +327,52 @@ async fn api_guard(State(gw): State<Shared>, req: Request, next: Next) -> Respon
             "Length Required: a POST needs a Content-Length header (curl: add -d '' or --data '{}')",
         );
     }
-    gw.session().touch(Instant::now());
     let path = req.uri().path().trim_start_matches("/v1/api").to_string();
-    let fault = gw.faults().take(&path);
+    let _in_flight = match &gw.enforcer {
+        Some(enforcer) => {
+            let ip = req
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip())
+                .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+            match enforcer.admit(ip, &path, Instant::now()) {
+                Ok(slot) => slot,
+                Err(refusal) => return too_many_requests(refusal, gw.config.penalty),
+            }
+        }
+        None => None,
+    };
+    gw.session().touch(Instant::now());
+    let fault = gw.fault_for(&path);
     match fault {
         None => next.run(req).await,
+        Some(FaultKind::Delay { ms }) => {
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+            next.run(req).await
+        }
+        Some(FaultKind::Drop) => {
+            let resp = next.run(req).await;
+            let (parts, body) = resp.into_parts();
+            let bytes = axum::body::to_bytes(body, usize::MAX)
+                .await
+                .unwrap_or_default();
+            let half = bytes.slice(..bytes.len() / 2);
+            // Announce the whole length, send half, then break the connection.
+            let chunks: Vec<Result<axum::body::Bytes, std::io::Error>> = vec![
+                Ok(half),
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "injected fault: connection dropped",
+                )),
+            ];
+            let mut resp = Response::from_parts(
+                parts,
+                axum::body::Body::from_stream(futures_util::stream::iter(chunks)),
+            );
+            resp.headers_mut()
+                .insert(header::CONTENT_LENGTH, bytes.len().into());
+            resp
+        }
         Some(FaultKind::Status { status }) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             error_body(status, "Service Unavailable (injected fault)")
@@ -295,6 +396,22 @@ async fn api_guard(State(gw): State<Shared>, req: Request, next: Next) -> Respon
             Response::from_parts(parts, axum::body::Body::from(mangled))
         }
     }
+}
+
+fn too_many_requests(refusal: Refusal, penalty: std::time::Duration) -> Response {
+    let message = match refusal {
+        Refusal::OverLimit(class) => format!(
+            "Too Many Requests: over the rate limit of {}; this address is in the penalty box for {}s",
+            class.map(|c| c.name()).unwrap_or("the gateway (global)"),
+            penalty.as_secs()
+        ),
+        Refusal::PenaltyBox(left) => format!(
+            "Too Many Requests: this address is in the penalty box for {}s more",
+            left.as_secs() + 1
+        ),
+    };
+    tracing::warn!("{message}");
+    error_body(StatusCode::TOO_MANY_REQUESTS, &message)
 }
 
 fn has_length(h: &HeaderMap) -> bool {

@@ -28,11 +28,13 @@ mod faults;
 mod gateway;
 mod http;
 mod login;
+mod pacing;
 mod server;
 pub mod session;
 mod tls;
 
 pub use config::{AllowList, GatewayConfig};
-pub use faults::{Fault, FaultKind};
+pub use faults::{Fault, FaultKind, RandomFaults};
 pub use gateway::{Gateway, StartError};
+pub use ibkr_model::pacing::{Limit, PacingClass, PacingTable};
 pub use session::{BrokerageState, SessionSnapshot};

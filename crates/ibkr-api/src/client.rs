@@ -378,8 +378,10 @@ impl Client {
             .map_err(|e| Error::Config(format!("{label}: cannot encode the body: {e}")))?;
         let class = PacingClass::of_path(path);
         let idempotent = endpoint.is_idempotent(&method);
+        // Reads of slowly-limited endpoints are remembered, for callers that accept
+        // a recent answer instead of waiting (`with_cached_reads`).
         let cache_for = self.cache_window(class, idempotent && body.is_none());
-        if let Some(window) = cache_for
+        if let Some(window) = cache_for.filter(|_| self.cached_reads)
             && let Some(bytes) = self.cached(&label, window)
         {
             tracing::debug!(request = %label, "answered from a read younger than {window:?}");
@@ -510,9 +512,9 @@ impl Client {
     }
 
     /// The age below which a read may be answered from the cache: the class's interval,
-    /// for classes limited to one request per second or slower.
+    /// for reads of classes limited to one request per second or slower.
     fn cache_window(&self, class: Option<PacingClass>, cacheable: bool) -> Option<Duration> {
-        if !self.cached_reads || !cacheable {
+        if !cacheable {
             return None;
         }
         let limit = self.inner.pacer.table().limit(class?)?;
@@ -528,7 +530,16 @@ impl Client {
     }
 
     fn store_cached(&self, key: &str, bytes: Bytes) {
+        const MAX_ENTRIES: usize = 256;
         let mut cache = self.inner.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= MAX_ENTRIES && !cache.contains_key(key) {
+            // Entries older than the slowest limit (15 min) are useless; beyond that,
+            // start afresh rather than grow.
+            cache.retain(|_, (at, _)| at.elapsed() < Duration::from_secs(15 * 60));
+            if cache.len() >= MAX_ENTRIES {
+                cache.clear();
+            }
+        }
         cache.insert(key.to_string(), (Instant::now(), bytes));
     }
 

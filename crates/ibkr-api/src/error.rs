@@ -42,7 +42,7 @@ pub enum Error {
     /// Waiting for this request's turn under IBKR's limits would take longer than the
     /// caller allows (see [`Client::with_max_wait`](crate::Client::with_max_wait)).
     /// Nothing was sent.
-    #[error("{endpoint}: IBKR's rate limit for {class} allows the next request in {}s, later than the {}s this call may wait; retry later or allow a longer wait", wait.as_secs_f32(), max_wait.as_secs_f32())]
+    #[error("{endpoint}: IBKR's rate limit for {class} allows the next request in {:.1}s, later than the {:.1}s this call may wait; retry later or allow a longer wait", wait.as_secs_f32(), max_wait.as_secs_f32())]
     WouldWait {
         /// The call.
         endpoint: String,

@@ -29,6 +29,10 @@
 //! Certificates are verified, except that a self-signed certificate is accepted from
 //! a gateway on a loopback address (as the stock gateway ships one) or when its
 //! fingerprint is pinned: see [`ClientBuilder::pin_certificate_sha256`].
+//!
+//! Every request waits its turn under IBKR's rate limits ([`pacing`]), and failed
+//! reads are retried by a pure, tested policy ([`retry`]); order-changing requests
+//! never are.
 #![warn(missing_docs)]
 
 mod auth;
@@ -63,3 +67,7 @@ mod tutorial_authentication {}
 #[cfg(doctest)]
 #[doc = include_str!("../../../docs/how-to/test-with-the-simulator.md")]
 mod howto_test_with_the_simulator {}
+
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/how-to/rate-limits-and-retries.md")]
+mod howto_rate_limits_and_retries {}

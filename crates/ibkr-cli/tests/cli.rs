@@ -248,3 +248,24 @@ fn the_demo_walks_through_the_session() {
         assert!(text.contains(step), "missing {step:?} in:\n{text}");
     }
 }
+
+#[test]
+fn a_flood_gets_429s_but_ibkr_driven_the_same_way_never_does() {
+    let sim = Served::start(&["--auto-login", "--pacing", "ibkr", "--penalty", "5"]);
+    // `ibkr` in a shell-like loop: separate processes share their turns, so none is
+    // refused.
+    for i in 0..25 {
+        let o = run(&["--gateway", &sim.url, "--json", "auth", "status"]);
+        assert!(o.status.success(), "run {i}: {}{}", stdout(&o), stderr(&o));
+        assert!(!stderr(&o).contains("429"), "run {i}: {}", stderr(&o));
+    }
+    // The same loop without pacing floods the gateway, as curl in a loop would.
+    let mut limited = 0;
+    for _ in 0..25 {
+        let o = run(&["--gateway", &sim.url, "--pacing", "off", "auth", "status"]);
+        if stderr(&o).contains("HTTP 429") {
+            limited += 1;
+        }
+    }
+    assert!(limited > 0, "an unpaced flood should be refused");
+}

@@ -19,7 +19,7 @@
 //!     _ => {}
 //! }
 //! let tickle = client.ping_server().await?;
-//! println!("session {} authenticated: {}", tickle.session, tickle.is_authenticated());
+//! println!("session {:?} authenticated: {}", tickle.session, tickle.is_authenticated());
 //!
 //! // Keep it alive while the program runs; dropped, it stops.
 //! let _keeper = client.keep_alive(Duration::from_secs(60));

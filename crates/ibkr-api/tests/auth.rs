@@ -55,7 +55,11 @@ async fn status_tickle_and_sso_of_a_logged_in_gateway() {
 
     let t = client.ping_server().await.unwrap();
     assert!(t.is_authenticated());
-    assert_eq!(t.session.len(), 32);
+    assert_eq!(t.session.expose().len(), 32);
+    assert!(
+        !format!("{t:?}").contains(t.session.expose()),
+        "Debug hides the session id"
+    );
     assert!(t.hmds.as_ref().unwrap().is_no_bridge());
     assert_eq!(t.collission, Some(false));
     let left = t.sso_expires.unwrap().as_duration();

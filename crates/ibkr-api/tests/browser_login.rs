@@ -101,7 +101,7 @@ async fn scenario(browser: Browser, client: Client, url: url::Url) {
         "authenticated after the browser login: {status:?}"
     );
     let tickle = client.ping_server().await.expect("tickle after login");
-    assert!(!tickle.session.is_empty(), "tickle: {tickle:?}");
+    assert!(!tickle.session.expose().is_empty(), "tickle: {tickle:?}");
     assert!(tickle.is_authenticated(), "tickle: {tickle:?}");
 }
 

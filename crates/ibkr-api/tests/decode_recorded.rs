@@ -96,7 +96,7 @@ fn tickle_captured_with_brokerage_session_down() {
 #[test]
 fn tickle_spec_example() {
     let t: Tickle = lossless("spec_POST_tickle__200_success.json");
-    assert_eq!(t.session, "bb665d0f55b6289d70bc7380089fc96f");
+    assert_eq!(t.session.expose(), "bb665d0f55b6289d70bc7380089fc96f");
     assert_eq!(t.sso_expires.unwrap().as_duration().as_millis(), 460311);
 }
 

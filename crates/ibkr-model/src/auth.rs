@@ -157,7 +157,8 @@ impl BrokerageSessionInitRequest {
 #[non_exhaustive]
 pub struct Tickle {
     /// The session identifier (also usable as the `api` cookie / WebSocket session).
-    pub session: String,
+    /// A secret: its `Debug` form shows only its start.
+    pub session: SessionToken,
     /// Time left before the SSO session expires, refreshed by activity.
     #[serde(
         rename = "ssoExpires",
@@ -186,7 +187,7 @@ impl Tickle {
     /// A tickle answer for a session id, other fields unset.
     pub fn new(session: impl Into<String>) -> Self {
         Tickle {
-            session: session.into(),
+            session: SessionToken(session.into()),
             sso_expires: None,
             collission: None,
             user_id: None,
@@ -204,6 +205,45 @@ impl Tickle {
     /// Whether the brokerage session is authenticated.
     pub fn is_authenticated(&self) -> bool {
         self.auth_status().is_some_and(|s| s.authenticated)
+    }
+}
+
+/// A session identifier. Whoever holds it can use the session, so `Debug` shows only
+/// its first characters; [`SessionToken::expose`] gives the whole value.
+///
+/// ```
+/// # use ibkr_model::auth::SessionToken;
+/// let t = SessionToken::from("bb665d0f55b6289d70bc7380089fc96f");
+/// assert_eq!(format!("{t:?}"), "SessionToken(bb66…)");
+/// assert_eq!(t.expose().len(), 32);
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SessionToken(String);
+
+impl SessionToken {
+    /// The whole identifier, e.g. for the WebSocket `{"session": ...}` message.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for SessionToken {
+    fn from(s: String) -> Self {
+        SessionToken(s)
+    }
+}
+
+impl From<&str> for SessionToken {
+    fn from(s: &str) -> Self {
+        SessionToken(s.to_string())
+    }
+}
+
+impl std::fmt::Debug for SessionToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let head: String = self.0.chars().take(4).collect();
+        write!(f, "SessionToken({head}…)")
     }
 }
 

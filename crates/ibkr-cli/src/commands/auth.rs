@@ -115,7 +115,7 @@ pub fn status_rows(s: &AuthStatus) -> Vec<(&'static str, String)> {
 
 pub fn tickle_rows(t: &Tickle) -> Vec<(&'static str, String)> {
     let mut rows = vec![
-        ("session", masked(&t.session)),
+        ("session", masked(t.session.expose())),
         ("sso expires in", opt(&t.sso_expires)),
         ("authenticated", yes_no(t.is_authenticated())),
     ];

@@ -1,6 +1,7 @@
 //! The client, its builder, and the request path every call goes through.
 
 use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -59,6 +60,8 @@ struct Inner {
     retry: RetryPolicy,
     penalty: Duration,
     cache: Mutex<HashMap<String, (Instant, Bytes)>>,
+    /// Whether `/iserver/accounts` was called (IBKR requires it once per session).
+    accounts_primed: AtomicBool,
 }
 
 impl std::fmt::Debug for Client {
@@ -248,6 +251,7 @@ impl ClientBuilder {
                 retry: self.retry,
                 penalty: self.penalty,
                 cache: Mutex::new(HashMap::new()),
+                accounts_primed: AtomicBool::new(false),
             }),
             max_wait: self.max_wait,
             cached_reads: false,
@@ -304,6 +308,10 @@ impl Client {
     /// The API's base URL, e.g. `https://localhost:5000/v1/api/`.
     pub fn base_url(&self) -> &Url {
         &self.inner.base
+    }
+
+    pub(crate) fn accounts_primed(&self) -> &AtomicBool {
+        &self.inner.accounts_primed
     }
 
     pub(crate) fn reauth_timeout(&self) -> Duration {

@@ -20,6 +20,8 @@ pub enum Endpoint {
     ValidateSso,
     /// `POST /logout`
     Logout,
+    /// `GET /iserver/accounts`
+    BrokerageAccounts,
     /// A call through [`Client::raw`](crate::Client::raw), not typed by this library.
     Raw,
 }
@@ -34,6 +36,7 @@ impl Endpoint {
             Endpoint::Tickle => "POST /tickle",
             Endpoint::ValidateSso => "GET /sso/validate",
             Endpoint::Logout => "POST /logout",
+            Endpoint::BrokerageAccounts => "GET /iserver/accounts",
             Endpoint::Raw => "raw request",
         }
     }
@@ -49,7 +52,8 @@ impl Endpoint {
             | Endpoint::InitBrokerageSession
             | Endpoint::Reauthenticate
             | Endpoint::Tickle
-            | Endpoint::ValidateSso => true,
+            | Endpoint::ValidateSso
+            | Endpoint::BrokerageAccounts => true,
         }
     }
 }

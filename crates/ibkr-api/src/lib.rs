@@ -35,6 +35,7 @@
 //! never are.
 #![warn(missing_docs)]
 
+mod accounts;
 mod auth;
 mod client;
 mod endpoint;

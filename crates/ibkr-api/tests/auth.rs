@@ -457,3 +457,17 @@ async fn a_graceful_shutdown_stops_serving() {
     let e = client.ping_server().await.unwrap_err();
     assert!(matches!(e, Error::Transport { .. }), "{e:?}");
 }
+
+#[tokio::test]
+async fn brokerage_accounts_need_the_brokerage_session() {
+    let (gw, client) = gateway().await;
+    let a = client.brokerage_accounts().await.unwrap();
+    assert_eq!(a.accounts, ["DU1234567"]);
+    assert_eq!(a.selected_account.as_deref(), Some("DU1234567"));
+    assert!(a.extra.is_empty(), "{:?}", a.extra);
+    gw.drop_brokerage_session();
+    assert!(matches!(
+        client.brokerage_accounts().await,
+        Err(Error::NoBrokerageSession { .. })
+    ));
+}

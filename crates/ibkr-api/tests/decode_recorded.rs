@@ -2,6 +2,7 @@
 //! endpoints without loss: nothing lands in `extra`, and encoding the decoded value
 //! gives back the same JSON.
 
+use ibkr_model::accounts::BrokerageAccounts;
 use ibkr_model::auth::{AuthStatus, LogoutResponse, SsoValidation, Tickle};
 use ibkr_model::error::{ErrorResponse, ProblemDetail};
 use serde::Serialize;
@@ -144,4 +145,25 @@ fn unknown_fields_are_kept_not_dropped() {
     assert_eq!(s.extra["newField"]["x"], 1);
     let again = serde_json::to_value(&s).unwrap();
     assert_eq!(again, serde_json::from_str::<Value>(body).unwrap());
+}
+
+#[test]
+fn brokerage_accounts_recorded_and_spec() {
+    let a: BrokerageAccounts = lossless("GET_iserver_accounts.json");
+    assert_eq!(a.accounts, ["U1234567"]);
+    assert_eq!(a.selected_account.as_deref(), Some("U1234567"));
+    assert_eq!(a.is_paper, Some(true));
+    let props = &a.acct_props.as_ref().unwrap()["U1234567"];
+    assert_eq!(props.supports_fractions, Some(true));
+    assert_eq!(
+        a.chart_periods.as_ref().unwrap()["OPT"],
+        ["2h", "1d", "2d", "1w", "1m"]
+    );
+    assert!(a.extra.is_empty(), "{:?}", a.extra);
+    assert!(
+        !format!("{a:?}").contains("test-session-001"),
+        "the session id stays hidden"
+    );
+    let s: BrokerageAccounts = lossless("spec_GET_iserver_accounts__200_success.json");
+    assert!(!s.accounts.is_empty());
 }

@@ -23,6 +23,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod accounts;
 pub mod auth;
 pub mod error;
 pub mod pacing;

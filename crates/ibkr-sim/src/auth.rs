@@ -19,8 +19,8 @@ use crate::http::{ApiError, error_body};
 use crate::session::{BrokerageState, SessionMachine, Sso};
 
 pub(crate) const MAC: &str = "02:42:AC:11:00:02";
-const SERVER_NAME: &str = "SimGw01";
-const SERVER_VERSION: &str = concat!("ibkr-sim ", env!("CARGO_PKG_VERSION"));
+pub(crate) const SERVER_NAME: &str = "SimGw01";
+pub(crate) const SERVER_VERSION: &str = concat!("ibkr-sim ", env!("CARGO_PKG_VERSION"));
 const HARDWARE_INFO: &str = "5ee1f1a2|02:42:AC:11:00:02";
 
 /// The brokerage status of a live SSO session. Authenticated, every field is set;
@@ -165,8 +165,8 @@ pub(crate) async fn logout(State(gw): State<Shared>) -> Result<Json<LogoutRespon
     Ok(Json(LogoutResponse::new(true)))
 }
 
-/// Any other path under `/v1/api`: `/iserver/*` needs the brokerage session, as at
-/// IBKR; the rest needs the SSO session; then 404.
+/// Any other path or method under `/v1/api`: `/iserver/*` needs the brokerage
+/// session, as at IBKR; the rest needs the SSO session; then 404.
 pub(crate) async fn fallback(State(gw): State<Shared>, uri: axum::http::Uri) -> Response {
     let m = gw.session();
     let Ok(sso) = m.sso() else {

@@ -23,7 +23,7 @@ use crate::faults::{Fault, FaultKind, FaultQueue, RandomFaults};
 use crate::http::error_body;
 use crate::pacing::{Enforcer, Refusal};
 use crate::session::{SessionMachine, SessionSnapshot};
-use crate::{auth, control, login, server, tls};
+use crate::{accounts, auth, control, login, server, tls};
 
 /// State shared by every request.
 pub(crate) type Shared = Arc<Inner>;
@@ -287,7 +287,9 @@ fn router(shared: Shared) -> Router {
         .route("/tickle", get(auth::tickle).post(auth::tickle))
         .route("/sso/validate", get(auth::sso_validate))
         .route("/logout", post(auth::logout))
+        .route("/iserver/accounts", get(accounts::accounts))
         .fallback(auth::fallback)
+        .method_not_allowed_fallback(auth::fallback)
         .layer(middleware::from_fn_with_state(shared.clone(), api_guard));
     Router::new()
         .nest("/v1/api", api)

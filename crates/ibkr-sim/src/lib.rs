@@ -21,6 +21,7 @@
 //! gateway does) and a control API under `/sim/` for tests: see [`control`].
 #![warn(missing_docs)]
 
+mod accounts;
 mod auth;
 mod config;
 pub mod control;

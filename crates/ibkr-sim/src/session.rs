@@ -51,6 +51,9 @@ pub(crate) struct Sso {
     pub auth_time: SystemTime,
     pub last_activity: Instant,
     pub brokerage: BrokerageState,
+    /// Whether `/iserver/accounts` was called in this session (IBKR requires it
+    /// before snapshots and account-bound calls).
+    pub accounts_queried: bool,
 }
 
 /// The session state machine.
@@ -105,6 +108,7 @@ impl SessionMachine {
             auth_time: SystemTime::now(),
             last_activity: now,
             brokerage: BrokerageState::Authenticated,
+            accounts_queried: false,
         });
     }
 
@@ -119,6 +123,11 @@ impl SessionMachine {
 
     fn sso_mut(&mut self) -> Result<&mut Sso, NotLoggedIn> {
         self.sso.as_mut().ok_or(NotLoggedIn)
+    }
+
+    /// The live SSO session, to change it.
+    pub fn sso_mut_checked(&mut self) -> Result<&mut Sso, NotLoggedIn> {
+        self.sso_mut()
     }
 
     /// Time left before the idle timeout ends the SSO session.

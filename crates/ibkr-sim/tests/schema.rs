@@ -45,6 +45,7 @@ const ROUTER_ROUTES: &[(&str, &str)] = &[
     ("POST", "/tickle"),
     ("GET", "/sso/validate"),
     ("POST", "/logout"),
+    ("GET", "/iserver/accounts"),
 ];
 
 /// What `router()` composes besides its `.route(...)` calls. Anything else (a new
@@ -56,6 +57,7 @@ const ROUTER_ROUTES: &[(&str, &str)] = &[
 /// fallback (unknown paths) is checked by `unknown_paths_*`.
 const ROUTER_COMPOSITION: &[(&str, &str)] = &[
     ("fallback", "auth::fallback"),
+    ("method_not_allowed_fallback", "auth::fallback"),
     ("nest", "\"/v1/api\", api"),
     ("nest", "\"/sim\", control::routes()"),
     ("merge", "login::routes()"),
@@ -122,6 +124,12 @@ const COVERED: &[Route] = &[
         method: "POST",
         path: "/logout",
         spec_method: "post",
+        body: None,
+    },
+    Route {
+        method: "GET",
+        path: "/iserver/accounts",
+        spec_method: "get",
         body: None,
     },
 ];
@@ -310,6 +318,9 @@ macro_rules! sample {
     };
 }
 
+fn accounts_recorded() -> Sample {
+    sample!("GET_iserver_accounts.json")
+}
 fn status_authenticated() -> Sample {
     sample!("GET_iserver_auth_status.json")
 }
@@ -987,6 +998,7 @@ fn router_routes_are_the_ones_listed_here() {
         "nest",
         "merge",
         "fallback",
+        "method_not_allowed_fallback",
         "route_service",
         "nest_service",
         "fallback_service",
@@ -1433,4 +1445,28 @@ async fn requests_without_user_agent_or_length_are_refused() {
         s.read_to_string(&mut out).await.expect("read");
         assert!(out.starts_with(want), "{request:?} got {out:?}");
     }
+}
+
+/// `/iserver/accounts`: the recording's keys (the advisor-only and feature flags it
+/// lists are compared at the top level only: they vary by account), the spec's
+/// schema, and 401 without the brokerage session.
+#[tokio::test]
+async fn accounts() {
+    let sim = Sim::start().await;
+    let a = sim.get("/iserver/accounts").await;
+    a.expect_status(200)
+        .documented_as("get", "/iserver/accounts")
+        .is_schema("userAccountsResponse");
+    assert_top_keys(&a.what, &a.body, &accounts_recorded());
+    assert_keys_at(&a.what, &a.body, "/serverInfo", &accounts_recorded());
+    assert_eq!(a.field("/selectedAccount"), &json!("DU1234567"));
+    assert_eq!(a.field("/isPaper"), &json!(true));
+
+    assert!(sim.gw.drop_brokerage_session());
+    let a = sim.get("/iserver/accounts").await;
+    a.expect_status(401);
+    assert_eq!(
+        a.body,
+        json!({"error": "not authenticated", "statusCode": 401})
+    );
 }

@@ -25,7 +25,10 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod contracts;
 pub mod error;
+pub mod market_data;
+pub mod num;
 pub mod pacing;
 pub mod time;
 

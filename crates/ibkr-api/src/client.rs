@@ -627,6 +627,17 @@ fn decode<T: DeserializeOwned>(label: &str, bytes: &[u8]) -> Result<T> {
     })
 }
 
+/// `path?query` with the query serialised from `q` (nothing when it is empty).
+pub(crate) fn with_query<Q: Serialize + ?Sized>(path: &str, q: &Q) -> Result<String> {
+    let query = serde_urlencoded::to_string(q)
+        .map_err(|e| Error::Config(format!("{path}: cannot encode the query: {e}")))?;
+    Ok(if query.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{query}")
+    })
+}
+
 /// `{"error": "non-empty"}` at the top level of a 200 answer: IBKR's rejection.
 fn error_in_body(bytes: &[u8]) -> Option<String> {
     #[derive(serde::Deserialize)]

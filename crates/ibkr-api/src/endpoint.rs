@@ -22,6 +22,48 @@ pub enum Endpoint {
     Logout,
     /// `GET /iserver/accounts`
     BrokerageAccounts,
+    /// `GET /iserver/secdef/search`
+    SecDefSearch,
+    /// `POST /iserver/secdef/search`
+    SecDefSearchPost,
+    /// `GET /iserver/secdef/strikes`
+    SecDefStrikes,
+    /// `GET /iserver/secdef/info`
+    SecDefInfo,
+    /// `GET /iserver/secdef/bond-filters`
+    BondFilters,
+    /// `GET /iserver/contract/{conid}/info`
+    ContractInfo,
+    /// `GET /iserver/contract/{conid}/info-and-rules`
+    ContractInfoAndRules,
+    /// `GET /iserver/contract/{conid}/algos`
+    ContractAlgos,
+    /// `POST /iserver/contract/rules`
+    ContractRules,
+    /// `GET /trsrv/stocks`
+    TrsrvStocks,
+    /// `GET /trsrv/futures`
+    TrsrvFutures,
+    /// `GET /trsrv/secdef`
+    TrsrvSecDef,
+    /// `GET /trsrv/secdef/schedule`
+    TrsrvSecDefSchedule,
+    /// `GET /trsrv/all-conids`
+    TrsrvAllConids,
+    /// `GET /contract/trading-schedule`
+    TradingSchedule,
+    /// `GET /iserver/currency/pairs`
+    CurrencyPairs,
+    /// `GET /iserver/exchangerate`
+    ExchangeRate,
+    /// `GET /iserver/marketdata/snapshot`
+    Snapshot,
+    /// `GET /iserver/marketdata/history`
+    History,
+    /// `POST /iserver/marketdata/unsubscribe`
+    Unsubscribe,
+    /// `GET /iserver/marketdata/unsubscribeall`
+    UnsubscribeAll,
     /// A call through [`Client::raw`](crate::Client::raw), not typed by this library.
     Raw,
 }
@@ -37,6 +79,27 @@ impl Endpoint {
             Endpoint::ValidateSso => "GET /sso/validate",
             Endpoint::Logout => "POST /logout",
             Endpoint::BrokerageAccounts => "GET /iserver/accounts",
+            Endpoint::SecDefSearch => "GET /iserver/secdef/search",
+            Endpoint::SecDefSearchPost => "POST /iserver/secdef/search",
+            Endpoint::SecDefStrikes => "GET /iserver/secdef/strikes",
+            Endpoint::SecDefInfo => "GET /iserver/secdef/info",
+            Endpoint::BondFilters => "GET /iserver/secdef/bond-filters",
+            Endpoint::ContractInfo => "GET /iserver/contract/{conid}/info",
+            Endpoint::ContractInfoAndRules => "GET /iserver/contract/{conid}/info-and-rules",
+            Endpoint::ContractAlgos => "GET /iserver/contract/{conid}/algos",
+            Endpoint::ContractRules => "POST /iserver/contract/rules",
+            Endpoint::TrsrvStocks => "GET /trsrv/stocks",
+            Endpoint::TrsrvFutures => "GET /trsrv/futures",
+            Endpoint::TrsrvSecDef => "GET /trsrv/secdef",
+            Endpoint::TrsrvSecDefSchedule => "GET /trsrv/secdef/schedule",
+            Endpoint::TrsrvAllConids => "GET /trsrv/all-conids",
+            Endpoint::TradingSchedule => "GET /contract/trading-schedule",
+            Endpoint::CurrencyPairs => "GET /iserver/currency/pairs",
+            Endpoint::ExchangeRate => "GET /iserver/exchangerate",
+            Endpoint::Snapshot => "GET /iserver/marketdata/snapshot",
+            Endpoint::History => "GET /iserver/marketdata/history",
+            Endpoint::Unsubscribe => "POST /iserver/marketdata/unsubscribe",
+            Endpoint::UnsubscribeAll => "GET /iserver/marketdata/unsubscribeall",
             Endpoint::Raw => "raw request",
         }
     }
@@ -53,7 +116,28 @@ impl Endpoint {
             | Endpoint::Reauthenticate
             | Endpoint::Tickle
             | Endpoint::ValidateSso
-            | Endpoint::BrokerageAccounts => true,
+            | Endpoint::BrokerageAccounts
+            | Endpoint::SecDefSearch
+            | Endpoint::SecDefSearchPost
+            | Endpoint::SecDefStrikes
+            | Endpoint::SecDefInfo
+            | Endpoint::BondFilters
+            | Endpoint::ContractInfo
+            | Endpoint::ContractInfoAndRules
+            | Endpoint::ContractAlgos
+            | Endpoint::ContractRules
+            | Endpoint::TrsrvStocks
+            | Endpoint::TrsrvFutures
+            | Endpoint::TrsrvSecDef
+            | Endpoint::TrsrvSecDefSchedule
+            | Endpoint::TrsrvAllConids
+            | Endpoint::TradingSchedule
+            | Endpoint::CurrencyPairs
+            | Endpoint::ExchangeRate
+            | Endpoint::Snapshot
+            | Endpoint::History
+            | Endpoint::Unsubscribe
+            | Endpoint::UnsubscribeAll => true,
         }
     }
 }

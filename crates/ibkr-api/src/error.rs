@@ -125,6 +125,22 @@ pub enum Error {
         /// The time allowed.
         after: Duration,
     },
+    /// Nothing matched what was asked for.
+    #[error("no {what} found; {hint}")]
+    NotFound {
+        /// What was looked for.
+        what: String,
+        /// What to do.
+        hint: String,
+    },
+    /// Several contracts matched where one was needed.
+    #[error("{what} is ambiguous: {} match ({}); narrow it with a security type, exchange or currency, or use a conid", candidates.len(), candidates.join(", "))]
+    Ambiguous {
+        /// What was looked for.
+        what: String,
+        /// The matches, `conid (description)`.
+        candidates: Vec<String>,
+    },
     /// The client was configured wrongly.
     #[error("invalid configuration: {0}")]
     Config(String),

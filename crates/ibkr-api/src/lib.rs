@@ -38,8 +38,10 @@
 mod accounts;
 mod auth;
 mod client;
+pub mod contracts;
 mod endpoint;
 mod error;
+pub mod market_data;
 pub mod pacing;
 pub mod retry;
 pub mod session;

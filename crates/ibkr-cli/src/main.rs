@@ -66,6 +66,21 @@ enum Command {
     Auth(commands::auth::AuthCommand),
     /// Open the gateway's login page and wait until the session is authenticated.
     Login(commands::login::LoginArgs),
+    /// Search contracts by symbol or company name.
+    Search(commands::market::SearchArgs),
+    /// Contract details.
+    #[command(subcommand)]
+    Contract(commands::market::ContractCommand),
+    /// An option chain: months, strikes and contracts near the money.
+    Chain(commands::market::ChainArgs),
+    /// Quotes (snapshots), once or live with --watch.
+    Quote(commands::market::QuoteArgs),
+    /// Historical bars, for one contract or (--symbols-file) many.
+    History(commands::market::HistoryArgs),
+    /// An exchange rate, e.g. `ibkr fx EUR USD`.
+    Fx(commands::market::FxArgs),
+    /// A contract's trading schedule.
+    Schedule(commands::market::ScheduleArgs),
     /// The gateway simulator.
     #[command(subcommand)]
     Sim(commands::sim::SimCommand),
@@ -151,6 +166,13 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
         Command::Auth(cmd) => commands::auth::run(&client, cmd, &out).await,
         Command::Login(args) => commands::login::run(&client, args, &out).await,
         Command::Bench(cmd) => commands::bench::run(&client, cmd, &out).await,
+        Command::Search(a) => commands::market::search(&client, a, &out).await,
+        Command::Contract(c) => commands::market::contract(&client, c, &out).await,
+        Command::Chain(a) => commands::market::chain(&client, a, &out).await,
+        Command::Quote(a) => commands::market::quote(&client, a, &out).await,
+        Command::History(a) => commands::market::history(&client, a, &out).await,
+        Command::Fx(a) => commands::market::fx(&client, a, &out).await,
+        Command::Schedule(a) => commands::market::schedule(&client, a, &out).await,
         // Served above, without a client.
         Command::Sim(_) | Command::Demo => Ok(ExitCode::SUCCESS),
     };

@@ -2,4 +2,5 @@ pub mod auth;
 pub mod bench;
 pub mod demo;
 pub mod login;
+pub mod market;
 pub mod sim;

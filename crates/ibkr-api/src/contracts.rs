@@ -20,9 +20,15 @@ use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
 
 /// What a symbol must match to resolve to one contract.
+///
+/// Unless [`strict`](Self::strict) is set, a symbol listed both in the US and
+/// elsewhere (AAPL on NASDAQ and on the Mexican exchange) resolves to its US listing
+/// when no exchange or currency is given, as a user in the US expects.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ContractFilter {
+    /// Never pick among several matches: any ambiguity is an error.
+    pub strict: bool,
     /// Security type; stocks when unset.
     pub sec_type: Option<SecType>,
     /// Primary exchange, e.g. `NASDAQ`.
@@ -49,7 +55,25 @@ impl ContractFilter {
         self.currency = Some(c.into());
         self
     }
+
+    /// Fail on any ambiguity instead of preferring the US listing.
+    pub fn strict(mut self) -> Self {
+        self.strict = true;
+        self
+    }
 }
+
+/// Exchanges whose listing is preferred when a symbol is listed in several places.
+const US_EXCHANGES: [&str; 8] = [
+    "NASDAQ",
+    "NASDAQ.NMS",
+    "NYSE",
+    "ARCA",
+    "AMEX",
+    "BATS",
+    "NYSEARCA",
+    "PINK",
+];
 
 /// One option contract of a chain.
 #[derive(Debug, Clone, PartialEq)]
@@ -168,17 +192,20 @@ impl Client {
 
     /// `GET /trsrv/stocks`: stock contracts by symbol.
     pub async fn trsrv_stocks(&self, req: &SymbolsRequest) -> Result<Stocks> {
-        self.get_q(Endpoint::TrsrvStocks, "/trsrv/stocks", req).await
+        self.get_q(Endpoint::TrsrvStocks, "/trsrv/stocks", req)
+            .await
     }
 
     /// `GET /trsrv/futures`: non-expired futures by symbol.
     pub async fn trsrv_futures(&self, req: &SymbolsRequest) -> Result<Futures> {
-        self.get_q(Endpoint::TrsrvFutures, "/trsrv/futures", req).await
+        self.get_q(Endpoint::TrsrvFutures, "/trsrv/futures", req)
+            .await
     }
 
     /// `GET /trsrv/secdef`: security definitions of contracts.
     pub async fn trsrv_secdef(&self, req: &TrsrvSecDefRequest) -> Result<TrsrvSecDefResponse> {
-        self.get_q(Endpoint::TrsrvSecDef, "/trsrv/secdef", req).await
+        self.get_q(Endpoint::TrsrvSecDef, "/trsrv/secdef", req)
+            .await
     }
 
     /// `GET /trsrv/secdef/schedule`: trading schedules of a symbol by exchange.
@@ -264,11 +291,28 @@ impl Client {
             }
             matches = kept;
         }
+        if matches.len() > 1
+            && !filter.strict
+            && filter.exchange.is_none()
+            && filter.currency.is_none()
+        {
+            let us: Vec<&SecDefSearchResult> = matches
+                .iter()
+                .copied()
+                .filter(|r| {
+                    r.description
+                        .as_deref()
+                        .is_some_and(|d| US_EXCHANGES.iter().any(|e| d.eq_ignore_ascii_case(e)))
+                })
+                .collect();
+            if us.len() == 1 {
+                matches = us;
+            }
+        }
         match matches.as_slice() {
             [] => Err(Error::NotFound {
                 what: format!("{wanted} {symbol}"),
-                hint: "check the symbol, or search with `ibkr search` to see what exists"
-                    .into(),
+                hint: "check the symbol, or search with `ibkr search` to see what exists".into(),
             }),
             [one] => Ok(one.conid),
             many => Err(Error::Ambiguous {
@@ -371,11 +415,16 @@ impl Client {
             }
         }
         contracts.sort_by(|a, b| {
-            (months.iter().position(|m| *m == a.month), a.strike, a.right == Right::Put).cmp(&(
-                months.iter().position(|m| *m == b.month),
-                b.strike,
-                b.right == Right::Put,
-            ))
+            (
+                months.iter().position(|m| *m == a.month),
+                a.strike,
+                a.right == Right::Put,
+            )
+                .cmp(&(
+                    months.iter().position(|m| *m == b.month),
+                    b.strike,
+                    b.right == Right::Put,
+                ))
         });
         Ok(OptionChain {
             underlying,

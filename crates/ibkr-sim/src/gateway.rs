@@ -23,7 +23,7 @@ use crate::faults::{Fault, FaultKind, FaultQueue, RandomFaults};
 use crate::http::error_body;
 use crate::pacing::{Enforcer, Refusal};
 use crate::session::{SessionMachine, SessionSnapshot};
-use crate::{accounts, auth, control, login, server, tls};
+use crate::{accounts, auth, control, login, market, server, tls};
 
 /// State shared by every request.
 pub(crate) type Shared = Arc<Inner>;
@@ -34,6 +34,7 @@ pub(crate) struct Inner {
     faults: Mutex<FaultQueue>,
     random_faults: Mutex<Option<(RandomFaults, StdRng)>>,
     enforcer: Option<Arc<Enforcer>>,
+    pub market: market::Market,
 }
 
 impl Inner {
@@ -149,6 +150,7 @@ impl Gateway {
             .pacing
             .clone()
             .map(|t| Arc::new(Enforcer::new(t, config.penalty)));
+        let market = market::Market::new(config.seed);
         let random_faults = config
             .faults
             .clone()
@@ -159,6 +161,7 @@ impl Gateway {
             faults: Mutex::new(FaultQueue::default()),
             random_faults: Mutex::new(random_faults),
             enforcer,
+            market,
         });
         let app = router(shared.clone());
         let (stop, stopped) = watch::channel(false);
@@ -288,6 +291,23 @@ fn router(shared: Shared) -> Router {
         .route("/sso/validate", get(auth::sso_validate))
         .route("/logout", post(auth::logout))
         .route("/iserver/accounts", get(accounts::accounts))
+        .route(
+            "/iserver/secdef/search",
+            get(market::search_get).post(market::search_post),
+        )
+        .route("/iserver/secdef/strikes", get(market::strikes))
+        .route("/iserver/secdef/info", get(market::secdef_info))
+        .route("/iserver/contract/{conid}/info", get(market::contract_info))
+        .route("/iserver/currency/pairs", get(market::currency_pairs))
+        .route("/iserver/exchangerate", get(market::exchange_rate))
+        .route("/trsrv/stocks", get(market::trsrv_stocks))
+        .route("/iserver/marketdata/snapshot", get(market::snapshot))
+        .route("/iserver/marketdata/history", get(market::history))
+        .route("/iserver/marketdata/unsubscribe", post(market::unsubscribe))
+        .route(
+            "/iserver/marketdata/unsubscribeall",
+            get(market::unsubscribe_all),
+        )
         .fallback(auth::fallback)
         .method_not_allowed_fallback(auth::fallback)
         .layer(middleware::from_fn_with_state(shared.clone(), api_guard));

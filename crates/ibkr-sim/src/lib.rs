@@ -30,6 +30,7 @@ mod gateway;
 mod http;
 pub mod instruments;
 mod login;
+mod market;
 mod pacing;
 pub mod prices;
 mod server;

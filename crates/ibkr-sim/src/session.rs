@@ -54,6 +54,9 @@ pub(crate) struct Sso {
     /// Whether `/iserver/accounts` was called in this session (IBKR requires it
     /// before snapshots and account-bound calls).
     pub accounts_queried: bool,
+    /// Contracts whose market-data stream is open (a snapshot's first request for a
+    /// contract only opens it).
+    pub md_streams: std::collections::HashSet<i64>,
 }
 
 /// The session state machine.
@@ -109,6 +112,7 @@ impl SessionMachine {
             last_activity: now,
             brokerage: BrokerageState::Authenticated,
             accounts_queried: false,
+            md_streams: Default::default(),
         });
     }
 

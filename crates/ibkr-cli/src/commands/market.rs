@@ -72,7 +72,10 @@ pub struct SearchArgs {
 pub async fn search(client: &Client, a: &SearchArgs, out: &Output) -> CmdResult {
     let mut req = SecDefSearchRequest::new(&a.symbol);
     req.name = a.name.then_some(true);
-    req.sec_type = a.sec_type.as_ref().and_then(|t| t.to_ascii_uppercase().parse().ok());
+    req.sec_type = a
+        .sec_type
+        .as_ref()
+        .and_then(|t| t.to_ascii_uppercase().parse().ok());
     let results = client.search_contracts(&req).await?;
     if out.json() {
         println!("{}", serde_json::to_string_pretty(&results)?);
@@ -91,7 +94,9 @@ pub async fn search(client: &Client, a: &SearchArgs, out: &Output) -> CmdResult 
         t.add_row(vec![
             r.conid.to_string(),
             opt(&r.symbol),
-            r.company_name.clone().unwrap_or_else(|| r.company_header.clone()),
+            r.company_name
+                .clone()
+                .unwrap_or_else(|| r.company_header.clone()),
             opt(&r.description),
             sections,
         ]);
@@ -160,7 +165,11 @@ pub async fn chain(client: &Client, a: &ChainArgs, out: &Output) -> CmdResult {
     let contracts: Vec<_> = chain
         .contracts
         .iter()
-        .filter(|c| a.month.as_deref().is_none_or(|m| c.month.eq_ignore_ascii_case(m)))
+        .filter(|c| {
+            a.month
+                .as_deref()
+                .is_none_or(|m| c.month.eq_ignore_ascii_case(m))
+        })
         .collect();
     if out.json() {
         let rows: Vec<_> = contracts
@@ -173,8 +182,10 @@ pub async fn chain(client: &Client, a: &ChainArgs, out: &Output) -> CmdResult {
         return Ok(ExitCode::SUCCESS);
     }
     let mut t = table(["month", "strike", "call conid", "put conid"]);
-    let mut keys: Vec<(String, Decimal)> =
-        contracts.iter().map(|c| (c.month.clone(), c.strike)).collect();
+    let mut keys: Vec<(String, Decimal)> = contracts
+        .iter()
+        .map(|c| (c.month.clone(), c.strike))
+        .collect();
     keys.dedup();
     for (m, k) in keys {
         let find = |put: bool| {
@@ -230,14 +241,19 @@ fn parse_field(s: &str) -> Result<MarketDataField, String> {
         .iter()
         .copied()
         .find(|f| format!("{f:?}").to_ascii_lowercase() == want)
-        .ok_or_else(|| format!("unknown field `{s}`: give a field id (31) or a name (last, bid, ask...)"))
+        .ok_or_else(|| {
+            format!("unknown field `{s}`: give a field id (31) or a name (last, bid, ask...)")
+        })
 }
 
 pub async fn quote(client: &Client, a: &QuoteArgs, out: &Output) -> CmdResult {
     let fields: Vec<MarketDataField> = if a.fields.is_empty() {
         DEFAULT_FIELDS.to_vec()
     } else {
-        a.fields.iter().map(|f| parse_field(f)).collect::<Result<_, _>>()?
+        a.fields
+            .iter()
+            .map(|f| parse_field(f))
+            .collect::<Result<_, _>>()?
     };
     let mut conids = Vec::new();
     for s in &a.symbols {
@@ -448,12 +464,20 @@ pub struct FxArgs {
 
 pub async fn fx(client: &Client, a: &FxArgs, out: &Output) -> CmdResult {
     let r = client
-        .exchange_rate(&a.source.to_ascii_uppercase(), &a.target.to_ascii_uppercase())
+        .exchange_rate(
+            &a.source.to_ascii_uppercase(),
+            &a.target.to_ascii_uppercase(),
+        )
         .await?;
     out.show(&r, || {
         vec![(
             "rate",
-            format!("1 {} = {} {}", a.source.to_ascii_uppercase(), r.rate, a.target.to_ascii_uppercase()),
+            format!(
+                "1 {} = {} {}",
+                a.source.to_ascii_uppercase(),
+                r.rate,
+                a.target.to_ascii_uppercase()
+            ),
         )]
     })?;
     Ok(ExitCode::SUCCESS)
@@ -481,6 +505,6 @@ pub async fn schedule(client: &Client, a: &ScheduleArgs, out: &Output) -> CmdRes
 fn table<const N: usize>(header: [&str; N]) -> Table {
     let mut t = Table::new();
     t.load_preset(UTF8_BORDERS_ONLY);
-    t.set_header(header.iter().map(|h| Cell::new(h)).collect::<Vec<_>>());
+    t.set_header(header.iter().map(Cell::new).collect::<Vec<_>>());
     t
 }

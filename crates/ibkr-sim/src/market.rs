@@ -1,0 +1,718 @@
+//! Contracts and market data, served from the instrument universe and the price
+//! engine: search, strikes, option definitions, contract details, currency pairs,
+//! exchange rates, `/trsrv/stocks`, snapshots (with IBKR's pre-flight: the first
+//! request for a contract in a session only opens its stream) and history.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use chrono::{DateTime, Utc};
+use ibkr_model::contracts::{
+    Conid, ContractInfo, CurrencyPair, CurrencyPairs, ExchangeRate, Right as WireRight,
+    SearchSection, SecDefInfo, SecDefInfoResponse, SecDefSearchRequest, SecDefSearchResult,
+    SecType as WireSecType, StockContract, StockEntry, Stocks, Strikes,
+};
+use ibkr_model::market_data::{
+    Bar, HistoryResponse, MarketDataField, SnapshotRow, UnsubscribeAllResponse, UnsubscribeRequest,
+    UnsubscribeResponse,
+};
+use ibkr_model::time::EpochMillis;
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use serde::Deserialize;
+
+use crate::gateway::Shared;
+use crate::http::ApiError;
+use crate::instruments::{Instrument, Kind, MarketState, Right, SecType};
+use crate::session::BrokerageState;
+
+fn wire_sec_type(t: SecType) -> WireSecType {
+    WireSecType::from_str(t.code()).unwrap_or(WireSecType::Stk)
+}
+
+fn bad(msg: impl Into<String>) -> ApiError {
+    ApiError::BadRequest(msg.into())
+}
+
+/// `/iserver/*` market calls need the brokerage session.
+fn need_brokerage(gw: &Shared) -> Result<(), ApiError> {
+    let m = gw.session();
+    let sso = m.sso().map_err(|_| ApiError::NotLoggedIn)?;
+    if sso.brokerage != BrokerageState::Authenticated {
+        return Err(ApiError::NoBrokerage);
+    }
+    Ok(())
+}
+
+fn instrument(gw: &Shared, conid: i64) -> Result<&Instrument, ApiError> {
+    u32::try_from(conid)
+        .ok()
+        .and_then(|c| gw.market.universe.get(c))
+        .ok_or_else(|| bad(format!("Bad Request: conid is not valid: {conid}")))
+}
+
+fn search_result(gw: &Shared, i: &Instrument) -> SecDefSearchResult {
+    let mut sections = vec![SearchSection::new(wire_sec_type(i.sec_type))];
+    let months = gw.market.universe.option_months(i.conid);
+    if !months.is_empty() {
+        let mut s = SearchSection::new(WireSecType::Opt);
+        s.months = Some(
+            months
+                .iter()
+                .map(|m| m.code.clone())
+                .collect::<Vec<_>>()
+                .join(";"),
+        );
+        s.exchange = Some("SMART;AMEX;BOX;CBOE;ISE;PHLX".into());
+        sections.push(s);
+    }
+    let mut r = SecDefSearchResult::new(
+        Conid(i64::from(i.conid)),
+        format!("{} - {}", i.name, i.listing_exchange),
+        sections,
+    );
+    r.company_name = Some(i.name.clone());
+    r.symbol = Some(i.symbol.clone());
+    r.description = Some(i.listing_exchange.clone());
+    r.restricted = None;
+    r
+}
+
+fn search(gw: &Shared, req: &SecDefSearchRequest) -> Result<Vec<SecDefSearchResult>, ApiError> {
+    need_brokerage(gw)?;
+    let q = req.symbol.trim();
+    if q.is_empty() {
+        return Err(bad("Bad Request: symbol required"));
+    }
+    let u = &gw.market.universe;
+    // A numeric query is a conid (used to list an underlying's derivatives).
+    let found: Vec<&Instrument> = match q.parse::<u32>() {
+        Ok(c) => u.get(c).into_iter().collect(),
+        Err(_) => u.search(q),
+    };
+    let by_name = req.name == Some(true);
+    Ok(found
+        .into_iter()
+        .filter(|i| !matches!(i.kind, Kind::Option(_) | Kind::Future(_)))
+        .filter(|i| {
+            by_name
+                || q.parse::<u32>().is_ok()
+                || i.symbol
+                    .to_ascii_uppercase()
+                    .starts_with(&q.to_ascii_uppercase())
+        })
+        .filter(|i| match &req.sec_type {
+            Some(WireSecType::Ind) => i.sec_type == SecType::Index,
+            _ => true,
+        })
+        .map(|i| search_result(gw, i))
+        .collect())
+}
+
+/// `GET /iserver/secdef/search`.
+pub(crate) async fn search_get(
+    State(gw): State<Shared>,
+    Query(req): Query<SecDefSearchRequest>,
+) -> Result<Json<Vec<SecDefSearchResult>>, ApiError> {
+    search(&gw, &req).map(Json)
+}
+
+/// `POST /iserver/secdef/search`.
+pub(crate) async fn search_post(
+    State(gw): State<Shared>,
+    body: axum::body::Bytes,
+) -> Result<Json<Vec<SecDefSearchResult>>, ApiError> {
+    let req: SecDefSearchRequest = serde_json::from_slice(&body).map_err(|e| {
+        bad(format!(
+            "Bad Request: body must be {{\"symbol\": ...}}: {e}"
+        ))
+    })?;
+    search(&gw, &req).map(Json)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct StrikesQuery {
+    conid: i64,
+    sectype: String,
+    month: String,
+}
+
+/// `GET /iserver/secdef/strikes`.
+pub(crate) async fn strikes(
+    State(gw): State<Shared>,
+    Query(q): Query<StrikesQuery>,
+) -> Result<Json<Strikes>, ApiError> {
+    need_brokerage(&gw)?;
+    let i = instrument(&gw, q.conid)?;
+    if !q.sectype.eq_ignore_ascii_case("OPT") {
+        return Err(bad(format!(
+            "Bad Request: no {} strikes for {}",
+            q.sectype, i.symbol
+        )));
+    }
+    let month = q.month.to_ascii_uppercase();
+    let s = gw.market.universe.strikes(i.conid, &month);
+    if s.is_empty() {
+        return Err(bad(format!(
+            "Bad Request: no options on {} expiring in {month}",
+            i.symbol
+        )));
+    }
+    Ok(Json(Strikes::new(s.clone(), s)))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct InfoQuery {
+    conid: i64,
+    #[serde(default)]
+    sectype: Option<String>,
+    #[serde(default)]
+    month: Option<String>,
+    #[serde(default)]
+    strike: Option<String>,
+    #[serde(default)]
+    right: Option<String>,
+}
+
+/// `GET /iserver/secdef/info`.
+pub(crate) async fn secdef_info(
+    State(gw): State<Shared>,
+    Query(q): Query<InfoQuery>,
+) -> Result<Json<SecDefInfoResponse>, ApiError> {
+    need_brokerage(&gw)?;
+    let und = instrument(&gw, q.conid)?;
+    let u = &gw.market.universe;
+    let is_opt = q
+        .sectype
+        .as_deref()
+        .is_some_and(|t| t.eq_ignore_ascii_case("OPT"));
+    let found: Vec<&Instrument> = if is_opt {
+        let month = q
+            .month
+            .as_deref()
+            .ok_or_else(|| bad("Bad Request: month required for options"))?
+            .to_ascii_uppercase();
+        let strike = q
+            .strike
+            .as_deref()
+            .map(Decimal::from_str)
+            .transpose()
+            .map_err(|_| bad("Bad Request: strike is not a number"))?;
+        let right = q
+            .right
+            .as_deref()
+            .map(|r| match r.to_ascii_uppercase().as_str() {
+                "C" | "CALL" => Ok(Right::Call),
+                "P" | "PUT" => Ok(Right::Put),
+                _ => Err(bad("Bad Request: right must be C or P")),
+            })
+            .transpose()?;
+        u.option_contracts(und.conid, &month, strike, right)
+    } else {
+        vec![und]
+    };
+    if found.is_empty() {
+        return Err(bad("Bad Request: no contracts match"));
+    }
+    Ok(Json(SecDefInfoResponse::Many(
+        found.into_iter().map(secdef).collect(),
+    )))
+}
+
+fn secdef(i: &Instrument) -> SecDefInfo {
+    let mut s = SecDefInfo::new(Conid(i64::from(i.conid)));
+    s.symbol = Some(i.symbol.clone());
+    s.sec_type = Some(wire_sec_type(i.sec_type));
+    s.exchange = Some(i.exchange.clone());
+    s.listing_exchange = Some(Some(i.listing_exchange.clone()));
+    s.currency = Some(i.currency.clone());
+    s.valid_exchanges = Some(i.valid_exchanges.join(","));
+    s.company_name = Some(i.name.clone());
+    if let Kind::Option(o) = &i.kind {
+        s.right = Some(match o.right {
+            Right::Call => WireRight::Call,
+            Right::Put => WireRight::Put,
+        });
+        s.strike = Some(o.strike);
+        s.maturity_date = Some(Some(o.expiry.format("%Y%m%d").to_string()));
+        s.multiplier = Some(i.multiplier);
+        s.trading_class = Some(i.symbol.clone());
+    }
+    s
+}
+
+/// `GET /iserver/contract/{conid}/info`.
+pub(crate) async fn contract_info(
+    State(gw): State<Shared>,
+    Path(conid): Path<String>,
+) -> Result<Json<ContractInfo>, ApiError> {
+    need_brokerage(&gw)?;
+    let n: i64 = conid
+        .parse()
+        .map_err(|_| bad(format!("Bad Request: conid is not valid: {conid}")))?;
+    let i = instrument(&gw, n)?;
+    let mut c = ContractInfo::new(Conid(n), i.symbol.clone(), wire_sec_type(i.sec_type));
+    c.local_symbol = i.local_symbol.clone();
+    c.company_name = i.name.clone();
+    c.currency = i.currency.clone();
+    c.exchange = i.exchange.clone();
+    c.valid_exchanges = i.valid_exchanges.join(",");
+    c.smart_available = i.valid_exchanges.iter().any(|e| e == "SMART");
+    c.allow_sell_long = true;
+    c.cfi_code = match i.sec_type {
+        SecType::Stock => "ESXXXX",
+        SecType::Option => "OCASPS",
+        SecType::Future => "FFICSX",
+        SecType::Forex => "MRCXXX",
+        SecType::Index => "TXXXXX",
+    }
+    .into();
+    c.underlying_con_id = Conid(i64::from(i.underlying_conid().unwrap_or(0)));
+    if let Kind::Option(o) = &i.kind {
+        c.strike = Some(o.strike);
+        c.right = Some(match o.right {
+            Right::Call => WireRight::Call,
+            Right::Put => WireRight::Put,
+        });
+        c.expiry_full = Some(o.expiry.format("%Y%m%d").to_string());
+        c.maturity_date = Some(o.expiry.format("%Y%m%d").to_string());
+        c.multiplier = Some(Some(i.multiplier));
+    }
+    Ok(Json(c))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct CurrencyQuery {
+    currency: String,
+}
+
+/// `GET /iserver/currency/pairs`.
+pub(crate) async fn currency_pairs(
+    State(gw): State<Shared>,
+    Query(q): Query<CurrencyQuery>,
+) -> Result<Json<CurrencyPairs>, ApiError> {
+    need_brokerage(&gw)?;
+    let ccy = q.currency.to_ascii_uppercase();
+    let pairs: Vec<CurrencyPair> = gw
+        .market
+        .universe
+        .fx_pairs(&ccy)
+        .into_iter()
+        .map(|i| {
+            CurrencyPair::new(
+                i.symbol.clone(),
+                Conid(i64::from(i.conid)),
+                i.local_symbol.clone(),
+            )
+        })
+        .collect();
+    Ok(Json(BTreeMap::from([(ccy, pairs)])))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct RateQuery {
+    source: String,
+    target: String,
+}
+
+/// `GET /iserver/exchangerate`.
+pub(crate) async fn exchange_rate(
+    State(gw): State<Shared>,
+    Query(q): Query<RateQuery>,
+) -> Result<Json<ExchangeRate>, ApiError> {
+    need_brokerage(&gw)?;
+    let (s, t) = (q.source.to_ascii_uppercase(), q.target.to_ascii_uppercase());
+    if s == t {
+        return Ok(Json(ExchangeRate::new(Decimal::ONE)));
+    }
+    let now = gw.market.now();
+    let u = &gw.market.universe;
+    for i in u.fx_pairs(&s) {
+        if let Kind::Forex { base, quote } = &i.kind {
+            let Some(p) = gw.market.engine.price(i.conid, now) else {
+                continue;
+            };
+            if *base == s && *quote == t {
+                return Ok(Json(ExchangeRate::new(p)));
+            }
+            if *base == t && *quote == s && !p.is_zero() {
+                return Ok(Json(ExchangeRate::new((Decimal::ONE / p).round_dp(8))));
+            }
+        }
+    }
+    Err(bad(format!("Bad Request: no rate from {s} to {t}")))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct SymbolsQuery {
+    symbols: String,
+}
+
+/// `GET /trsrv/stocks`.
+pub(crate) async fn trsrv_stocks(
+    State(gw): State<Shared>,
+    Query(q): Query<SymbolsQuery>,
+) -> Result<Json<Stocks>, ApiError> {
+    gw.session().sso().map_err(|_| ApiError::NotLoggedIn)?;
+    let mut out = Stocks::new();
+    for sym in q
+        .symbols
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        let mut by_name: BTreeMap<String, Vec<StockContract>> = BTreeMap::new();
+        for i in gw.market.universe.by_symbol(
+            sym,
+            &crate::instruments::SymbolFilter::any().sec_type(SecType::Stock),
+        ) {
+            by_name
+                .entry(i.name.clone())
+                .or_default()
+                .push(StockContract::new(
+                    Conid(i64::from(i.conid)),
+                    i.listing_exchange.clone(),
+                    i.is_us(),
+                ));
+        }
+        out.insert(
+            sym.to_ascii_uppercase(),
+            by_name
+                .into_iter()
+                .map(|(name, contracts)| StockEntry::new(name, contracts))
+                .collect(),
+        );
+    }
+    Ok(Json(out))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct SnapshotQuery {
+    conids: String,
+    #[serde(default)]
+    fields: Option<String>,
+}
+
+fn dec(d: Decimal) -> String {
+    d.normalize().to_string()
+}
+
+/// IBKR's display form of a size or volume: `1.2K`, `3.4M`.
+fn size_text(d: Decimal) -> String {
+    let v = d.to_f64().unwrap_or(0.0);
+    if v >= 1_000_000.0 {
+        format!("{:.2}M", v / 1_000_000.0)
+    } else if v >= 10_000.0 {
+        format!("{:.1}K", v / 1_000.0)
+    } else {
+        dec(d.round())
+    }
+}
+
+/// `GET /iserver/marketdata/snapshot`.
+pub(crate) async fn snapshot(
+    State(gw): State<Shared>,
+    Query(q): Query<SnapshotQuery>,
+) -> Result<Json<Vec<SnapshotRow>>, ApiError> {
+    let conids: Vec<i64> = q
+        .conids
+        .split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| s.trim().parse::<i64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| bad("Bad Request: conids must be comma-separated numbers"))?;
+    if conids.is_empty() {
+        return Err(bad("Bad Request: conids required"));
+    }
+    let fields: Vec<MarketDataField> = q
+        .fields
+        .as_deref()
+        .unwrap_or("31")
+        .split(',')
+        .filter_map(|f| f.trim().parse::<u32>().ok())
+        .map(MarketDataField::from_id)
+        .collect();
+    // The pre-flight rules of the session.
+    let first_time: Vec<bool> = {
+        let mut m = gw.session();
+        let sso = m.sso_mut_checked().map_err(|_| ApiError::NotLoggedIn)?;
+        if sso.brokerage != BrokerageState::Authenticated {
+            return Err(ApiError::NoBrokerage);
+        }
+        if !sso.accounts_queried {
+            return Err(bad("Bad Request: Please query /accounts first"));
+        }
+        conids.iter().map(|c| sso.md_streams.insert(*c)).collect()
+    };
+    let now = gw.market.now();
+    let updated = EpochMillis(now.timestamp_millis());
+    let mut rows = Vec::new();
+    for (n, (conid, first)) in conids.iter().zip(first_time).enumerate() {
+        let mut row = SnapshotRow::new(Conid(*conid));
+        row.updated = Some(updated);
+        row.server_id = Some(format!("q{n}"));
+        if !first && let Ok(i) = instrument(&gw, *conid) {
+            fill(&gw, i, now, &fields, &mut row);
+        }
+        rows.push(row);
+    }
+    Ok(Json(rows))
+}
+
+fn fill(
+    gw: &Shared,
+    i: &Instrument,
+    now: DateTime<Utc>,
+    fields: &[MarketDataField],
+    row: &mut SnapshotRow,
+) {
+    let Some(q) = gw.market.engine.quote(i.conid, now) else {
+        return;
+    };
+    let lots = if i.is_us() && i.sec_type == SecType::Stock {
+        Decimal::from(100)
+    } else {
+        Decimal::ONE
+    };
+    let closed = q.state == MarketState::Closed;
+    row.set(
+        MarketDataField::from_id(6509),
+        if closed { "DPB" } else { "RpB" },
+    );
+    row.set(
+        MarketDataField::from_id(6119),
+        row.server_id.clone().unwrap_or_default(),
+    );
+    for f in fields {
+        let v: Option<String> = match f.id() {
+            31 => Some(if closed {
+                format!("C{}", dec(q.last))
+            } else {
+                dec(q.last)
+            }),
+            55 => Some(i.symbol.clone()),
+            7051 => Some(i.name.clone()),
+            6070 => Some(i.sec_type.code().to_string()),
+            84 => Some(dec(q.bid)),
+            86 => Some(dec(q.ask)),
+            85 => Some(dec((Decimal::from(q.ask_size) / lots).round())),
+            88 => Some(dec((Decimal::from(q.bid_size) / lots).round())),
+            7059 => Some(dec(Decimal::from(q.last_size))),
+            87 => Some(size_text(Decimal::from(q.volume))),
+            7762 => Some(dec(Decimal::from(q.volume))),
+            70 => Some(dec(q.high)),
+            71 => Some(dec(q.low)),
+            7295 => Some(dec(q.open)),
+            7741 => Some(dec(q.prior_close)),
+            82 => Some(if q.change.is_sign_negative() {
+                dec(q.change)
+            } else {
+                format!("+{}", dec(q.change))
+            }),
+            83 => Some(format!("{}%", dec(q.change_pct))),
+            7633 => q
+                .option
+                .as_ref()
+                .map(|o| format!("{:.1}%", o.implied_vol * 100.0)),
+            7308 => q.option.as_ref().map(|o| format!("{:.3}", o.delta)),
+            7309 => q.option.as_ref().map(|o| format!("{:.4}", o.gamma)),
+            7310 => q.option.as_ref().map(|o| format!("{:.3}", o.theta)),
+            7311 => q.option.as_ref().map(|o| format!("{:.3}", o.vega)),
+            _ => None,
+        };
+        if let Some(v) = v {
+            row.set(*f, v);
+        }
+    }
+}
+
+/// `POST /iserver/marketdata/unsubscribe`.
+pub(crate) async fn unsubscribe(
+    State(gw): State<Shared>,
+    body: axum::body::Bytes,
+) -> Result<Json<UnsubscribeResponse>, ApiError> {
+    let req: UnsubscribeRequest = serde_json::from_slice(&body)
+        .map_err(|e| bad(format!("Bad Request: body must be {{\"conid\": N}}: {e}")))?;
+    let mut m = gw.session();
+    let sso = m.sso_mut_checked().map_err(|_| ApiError::NotLoggedIn)?;
+    let removed = sso.md_streams.remove(&req.conid.0);
+    Ok(Json(UnsubscribeResponse::new(removed)))
+}
+
+/// `GET /iserver/marketdata/unsubscribeall`.
+pub(crate) async fn unsubscribe_all(
+    State(gw): State<Shared>,
+) -> Result<Json<UnsubscribeAllResponse>, ApiError> {
+    let mut m = gw.session();
+    let sso = m.sso_mut_checked().map_err(|_| ApiError::NotLoggedIn)?;
+    sso.md_streams.clear();
+    Ok(Json(UnsubscribeAllResponse::new(true)))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct HistoryQuery {
+    conid: i64,
+    #[serde(default)]
+    period: Option<String>,
+    #[serde(default)]
+    bar: Option<String>,
+    #[serde(default, rename = "outsideRth")]
+    outside_rth: Option<bool>,
+}
+
+/// `n` and unit of `5min`, `1d`...
+fn split_unit(s: &str) -> Option<(u32, String)> {
+    let digits: String = s.chars().take_while(|c| c.is_ascii_digit()).collect();
+    let unit: String = s[digits.len()..].to_string();
+    Some((digits.parse().ok()?, unit))
+}
+
+/// A bar spec in seconds (`S`, `min`, `h`, `d`, `w`, `m`), as IBKR lists them.
+fn bar_seconds(bar: &str) -> Option<u64> {
+    let (n, unit) = split_unit(bar)?;
+    let allowed: &[u32] = match unit.as_str() {
+        "S" | "s" | "secs" => &[1, 5, 10, 15, 30],
+        "min" | "mins" => &[1, 2, 3, 5, 10, 15, 30],
+        "h" | "hrs" => &[1, 2, 3, 4, 8],
+        "d" => &[1],
+        "w" => &[1],
+        "m" => &[1],
+        _ => return None,
+    };
+    if !allowed.contains(&n) {
+        return None;
+    }
+    let unit_s: u64 = match unit.as_str() {
+        "S" | "s" | "secs" => 1,
+        "min" | "mins" => 60,
+        "h" | "hrs" => 3600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        _ => 30 * 86_400,
+    };
+    Some(u64::from(n) * unit_s)
+}
+
+/// A period in seconds (`min`, `h`, `d`, `w`, `m`, `y`).
+fn period_seconds(period: &str) -> Option<u64> {
+    let (n, unit) = split_unit(period)?;
+    let (max, unit_s): (u32, u64) = match unit.as_str() {
+        "min" => (30, 60),
+        "h" => (8, 3600),
+        "d" => (1000, 86_400),
+        "w" => (792, 7 * 86_400),
+        "m" => (182, 30 * 86_400),
+        "y" => (15, 365 * 86_400),
+        _ => return None,
+    };
+    if n == 0 || n > max {
+        return None;
+    }
+    Some(u64::from(n) * unit_s)
+}
+
+/// `GET /iserver/marketdata/history`.
+pub(crate) async fn history(
+    State(gw): State<Shared>,
+    Query(q): Query<HistoryQuery>,
+) -> Result<Json<HistoryResponse>, ApiError> {
+    need_brokerage(&gw)?;
+    let i = instrument(&gw, q.conid)?;
+    let period = q.period.unwrap_or_else(|| "1w".into());
+    let bar = q.bar.unwrap_or_else(|| "1d".into());
+    let p = period_seconds(&period)
+        .ok_or_else(|| bad(format!("Bad Request: invalid period: {period}")))?;
+    let b = bar_seconds(&bar).ok_or_else(|| bad(format!("Bad Request: invalid bar: {bar}")))?;
+    if b > p {
+        return Err(bad(format!(
+            "Bad Request: bar {bar} is longer than the period {period}"
+        )));
+    }
+    // Trading time in the period, roughly: a third of calendar time for intraday
+    // bars of stocks, all of it for daily and longer bars.
+    let count = if b >= 86_400 {
+        (p / b).max(1)
+    } else {
+        (p / b / if i.sec_type == SecType::Stock { 3 } else { 1 }).clamp(1, 5000)
+    } as usize;
+    let now = gw.market.now();
+    let outside_rth = q.outside_rth.unwrap_or(false);
+    let bars = gw.market.engine.bars(
+        i.conid,
+        now,
+        chrono::Duration::seconds(b as i64),
+        count,
+        outside_rth,
+    );
+    let data: Vec<Bar> = bars
+        .iter()
+        .map(|x| {
+            Bar::new(
+                EpochMillis(x.time.timestamp_millis()),
+                x.open,
+                x.high,
+                x.low,
+                x.close,
+                Decimal::from(x.volume),
+            )
+        })
+        .collect();
+    let mut h = HistoryResponse::new(i.symbol.clone(), period, b as i64, data);
+    h.server_id = "20477".into();
+    h.text = i.name.clone();
+    h.outside_rth = outside_rth;
+    if let Some(first) = bars.first() {
+        h.start_time = first.time.format("%Y%m%d-%H:%M:%S").to_string();
+    }
+    let hi = bars.iter().max_by_key(|x| x.high);
+    let lo = bars.iter().min_by_key(|x| x.low);
+    let point = |price: Decimal, vol: Decimal, t: DateTime<Utc>| {
+        let start = bars.first().map(|f| f.time).unwrap_or(t);
+        format!(
+            "{}/{}/{}",
+            (price * Decimal::from(100)).round(),
+            vol.round(),
+            (t - start).num_minutes()
+        )
+    };
+    if let (Some(hi), Some(lo)) = (hi, lo) {
+        h.high = point(hi.high, Decimal::from(hi.volume), hi.time);
+        h.low = point(lo.low, Decimal::from(lo.volume), lo.time);
+    }
+    h.mkt_data_delay = Some(0);
+    h.trading_day_duration = Some(390);
+    h.volume_factor = Some(1);
+    h.points = Some(h.data.len() as i64 - 1);
+    h.travel_time = Some(12);
+    h.direction = Some(-1);
+    Ok(Json(h))
+}
+
+/// The universe and the prices behind these endpoints.
+pub(crate) struct Market {
+    pub universe: crate::instruments::Universe,
+    pub engine: crate::prices::PriceEngine,
+    /// Offset applied to the wall clock (tests may move the market's time).
+    pub shift: Duration,
+}
+
+impl Market {
+    pub fn new(seed: u64) -> Market {
+        let today = Utc::now().date_naive();
+        let universe = crate::instruments::Universe::standard(today);
+        let engine = crate::prices::PriceEngine::new(seed, &universe);
+        Market {
+            universe,
+            engine,
+            shift: Duration::ZERO,
+        }
+    }
+
+    /// The market's time now.
+    pub fn now(&self) -> DateTime<Utc> {
+        Utc::now() + chrono::Duration::from_std(self.shift).unwrap_or_default()
+    }
+}

@@ -38,8 +38,12 @@ pub struct GatewayConfig {
     pub penalty: Duration,
     /// Faults injected at random into a share of answers.
     pub faults: Option<RandomFaults>,
-    /// Seed of the fault generator, so that a run can be replayed.
+    /// Seed of the fault generator and of the price engine, so that a run can be
+    /// replayed.
     pub seed: u64,
+    /// The market's time at start (it then runs with the wall clock); the wall clock
+    /// when `None`. Tests pin it to know whether markets are open.
+    pub market_time: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Default for GatewayConfig {
@@ -58,6 +62,7 @@ impl Default for GatewayConfig {
             penalty: Duration::from_secs(600),
             faults: None,
             seed: 0,
+            market_time: None,
         }
     }
 }
@@ -84,6 +89,12 @@ impl GatewayConfig {
     /// Sets the penalty-box time after a 429.
     pub fn penalty(mut self, d: Duration) -> Self {
         self.penalty = d;
+        self
+    }
+
+    /// Starts the market's clock at `t` (it then runs with the wall clock).
+    pub fn market_time(mut self, t: chrono::DateTime<chrono::Utc>) -> Self {
+        self.market_time = Some(t);
         self
     }
 

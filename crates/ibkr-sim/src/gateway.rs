@@ -150,7 +150,7 @@ impl Gateway {
             .pacing
             .clone()
             .map(|t| Arc::new(Enforcer::new(t, config.penalty)));
-        let market = market::Market::new(config.seed);
+        let market = market::Market::new(config.seed, config.market_time);
         let random_faults = config
             .faults
             .clone()

@@ -478,6 +478,12 @@ fn fill(
         Decimal::ONE
     };
     let closed = q.state == MarketState::Closed;
+    // Closed, IBKR shows the last regular session's closing price, prefixed `C`.
+    let last = if closed {
+        last_regular_close(gw, i, now).unwrap_or(q.last)
+    } else {
+        q.last
+    };
     row.set(
         MarketDataField::from_id(6509),
         if closed { "DPB" } else { "RpB" },
@@ -489,9 +495,9 @@ fn fill(
     for f in fields {
         let v: Option<String> = match f.id() {
             31 => Some(if closed {
-                format!("C{}", dec(q.last))
+                format!("C{}", dec(last))
             } else {
-                dec(q.last)
+                dec(last)
             }),
             55 => Some(i.symbol.clone()),
             7051 => Some(i.name.clone()),
@@ -527,6 +533,21 @@ fn fill(
             row.set(*f, v);
         }
     }
+}
+
+/// The price at the close of the latest regular session that has ended by `now`.
+fn last_regular_close(gw: &Shared, i: &Instrument, now: DateTime<Utc>) -> Option<Decimal> {
+    let sched = &i.schedule;
+    let mut day = sched.trading_day_at(now);
+    for _ in 0..10 {
+        if let Some(s) = sched.regular_session(day)
+            && s.close <= now
+        {
+            return gw.market.engine.price(i.conid, s.close);
+        }
+        day = sched.previous_trading_day(day);
+    }
+    None
 }
 
 /// `POST /iserver/marketdata/unsubscribe`.
@@ -695,24 +716,27 @@ pub(crate) async fn history(
 pub(crate) struct Market {
     pub universe: crate::instruments::Universe,
     pub engine: crate::prices::PriceEngine,
-    /// Offset applied to the wall clock (tests may move the market's time).
-    pub shift: Duration,
+    /// The market's time at `started`.
+    origin: DateTime<Utc>,
+    started: std::time::Instant,
 }
 
 impl Market {
-    pub fn new(seed: u64) -> Market {
-        let today = Utc::now().date_naive();
-        let universe = crate::instruments::Universe::standard(today);
+    pub fn new(seed: u64, start: Option<DateTime<Utc>>) -> Market {
+        let origin = start.unwrap_or_else(Utc::now);
+        let universe = crate::instruments::Universe::standard(origin.date_naive());
         let engine = crate::prices::PriceEngine::new(seed, &universe);
         Market {
             universe,
             engine,
-            shift: Duration::ZERO,
+            origin,
+            started: std::time::Instant::now(),
         }
     }
 
     /// The market's time now.
     pub fn now(&self) -> DateTime<Utc> {
-        Utc::now() + chrono::Duration::from_std(self.shift).unwrap_or_default()
+        let run: Duration = self.started.elapsed();
+        self.origin + chrono::Duration::from_std(run).unwrap_or_default()
     }
 }

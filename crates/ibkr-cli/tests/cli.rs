@@ -236,13 +236,17 @@ fn the_demo_walks_through_the_session() {
     assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
     let text = stdout(&o);
     for step in [
-        "[1/8] Check the authentication status",
-        "[2/8] Ping the server",
-        "[3/8] Validate the SSO session",
+        "[1/11] Check the authentication status",
+        "[2/11] Ping the server",
+        "[3/11] Validate the SSO session",
         "keeper: brokerage session down",
         "a brokerage call now fails: GET /iserver/accounts: no brokerage session",
         "outcome: reauthenticated",
-        "[8/8] End the session",
+        "[8/11] Find a contract",
+        "AAPL is conid 265598",
+        "[9/11] Quote it",
+        "[10/11] Its history",
+        "[11/11] End the session",
         "a tickle now fails: POST /tickle: not authenticated",
     ] {
         assert!(text.contains(step), "missing {step:?} in:\n{text}");

@@ -20,6 +20,25 @@ pub enum BenchCommand {
     /// N requests of one pacing class as fast as the client lets them go: elapsed time
     /// against the floor the limit implies, and 429s (which must be zero).
     Pacing(PacingArgs),
+    /// Bulk history for N contracts against an embedded simulator enforcing IBKR's
+    /// limits: elapsed time against the floor the limits imply, and 429s.
+    History(HistoryBenchArgs),
+    /// Snapshot decoding on one core: JSON rows to typed quotes, per second.
+    Decode(DecodeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryBenchArgs {
+    /// How many contracts.
+    #[arg(short = 'n', long, default_value_t = 100)]
+    pub contracts: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct DecodeArgs {
+    /// How many snapshot rows to decode.
+    #[arg(short = 'n', long, default_value_t = 200_000)]
+    pub rows: usize,
 }
 
 #[derive(Debug, Args)]
@@ -69,7 +88,159 @@ pub async fn run(
     match cmd {
         BenchCommand::Tickle(a) => tickle(client, a, out).await,
         BenchCommand::Pacing(a) => pacing(client, a, out).await,
+        BenchCommand::History(a) => bulk_history(a, out).await,
+        BenchCommand::Decode(a) => decode(a, out),
     }
+}
+
+#[derive(Debug, Serialize)]
+struct HistoryBenchReport {
+    contracts: usize,
+    requests: u64,
+    elapsed_s: f64,
+    floor_s: f64,
+    ratio: f64,
+    rate_limited: u64,
+    failed: usize,
+}
+
+async fn bulk_history(
+    a: &HistoryBenchArgs,
+    out: &Output,
+) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    use ibkr_api::model::contracts::Conid;
+    use ibkr_api::model::market_data::HistoryRequest;
+    let gw = ibkr_sim::Gateway::start(
+        ibkr_sim::GatewayConfig::for_tests().pacing(Some(ibkr_api::PacingTable::gateway())),
+    )
+    .await?;
+    let client = Client::builder().gateway(gw.url().as_str()).build()?;
+    // Distinct contracts of the simulated universe: stocks first, then options.
+    let probe = ibkr_sim::instruments::Universe::standard(chrono::Utc::now().date_naive());
+    let mut conids: Vec<u32> = probe
+        .iter()
+        .filter(|i| i.sec_type == ibkr_sim::instruments::SecType::Stock)
+        .map(|i| i.conid)
+        .collect();
+    conids.extend(
+        probe
+            .iter()
+            .filter(|i| i.sec_type == ibkr_sim::instruments::SecType::Option)
+            .map(|i| i.conid),
+    );
+    conids.truncate(a.contracts.max(1));
+    let n = conids.len();
+    let reqs: Vec<HistoryRequest> = conids
+        .iter()
+        .map(|c| HistoryRequest::new(Conid(i64::from(*c)), "1m", "1d"))
+        .collect();
+    let bar = indicatif::ProgressBar::new(n as u64);
+    let t0 = Instant::now();
+    let items = client
+        .bulk_history(reqs, |done, _| bar.set_position(done as u64))
+        .await;
+    let elapsed = t0.elapsed().as_secs_f64();
+    bar.finish_and_clear();
+    let m = client.pacing_metrics().total();
+    // Every request (the history calls and the accounts pre-flight) takes a global
+    // turn: 10 a second, so the last one can leave no earlier than (sent - 1) / 10 s.
+    let interval = client
+        .pacing_table()
+        .global()
+        .and_then(|g| g.interval())
+        .unwrap_or_default()
+        .as_secs_f64();
+    let floor = interval * (m.sent.saturating_sub(1)) as f64;
+    let r = HistoryBenchReport {
+        contracts: n,
+        requests: m.sent,
+        elapsed_s: elapsed,
+        floor_s: floor,
+        ratio: if floor > 0.0 {
+            elapsed / floor
+        } else {
+            f64::NAN
+        },
+        rate_limited: m.rate_limited,
+        failed: items.iter().filter(|i| i.result.is_err()).count(),
+    };
+    out.show(&r, || {
+        vec![
+            ("contracts", r.contracts.to_string()),
+            (
+                "requests",
+                format!("{} (history + the accounts pre-flight)", r.requests),
+            ),
+            ("elapsed", format!("{:.3} s", r.elapsed_s)),
+            (
+                "floor",
+                format!("{:.3} s (10 requests/s, 5 histories at once)", r.floor_s),
+            ),
+            ("ratio", format!("{:.4}", r.ratio)),
+            ("429s", r.rate_limited.to_string()),
+            ("failed", r.failed.to_string()),
+        ]
+    })?;
+    gw.shutdown().await;
+    Ok(if r.rate_limited == 0 && r.failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+#[derive(Debug, Serialize)]
+struct DecodeReport {
+    rows: usize,
+    elapsed_s: f64,
+    quotes_per_s: f64,
+    ns_per_quote: f64,
+}
+
+/// A snapshot body as the gateway sends it: 10 rows of the usual fields, in IBKR's
+/// string forms (a `C` prefix, `K`/`M` sizes, signed changes, percentages).
+const SNAPSHOT_BODY: &str = r#"[
+{"conid":265598,"conidEx":"265598","_updated":1775169600000,"server_id":"q0","6119":"q0","6509":"RpB","31":"222.27","84":"222.26","86":"222.31","85":"15","88":"29","87":"5.62M","70":"223.69","71":"219.41","82":"+2.07","83":"0.94%","55":"AAPL","7295":"221.71","7741":"220.20","7762":"5620000"},
+{"conid":756733,"conidEx":"756733","_updated":1775169600000,"server_id":"q1","6119":"q1","6509":"RpB","31":"666.93","84":"666.91","86":"666.94","85":"28","88":"5","87":"31.04M","70":"670.10","71":"664.02","82":"-9.94","83":"-1.47%","55":"SPY","7295":"676.00","7741":"676.87","7762":"31040000"},
+{"conid":8314,"conidEx":"8314","_updated":1775169600000,"server_id":"q2","6119":"q2","6509":"DPB","31":"C251.40","84":"251.30","86":"251.50","85":"3","88":"4","87":"812.3K","70":"253.00","71":"249.80","82":"-1.10","83":"-0.44%","55":"IBM","7295":"252.10","7741":"252.50","7762":"812300"},
+{"conid":272093,"conidEx":"272093","_updated":1775169600000,"server_id":"q3","6119":"q3","6509":"RpB","31":"418.02","84":"418.00","86":"418.05","85":"7","88":"9","87":"3.21M","70":"421.00","71":"415.50","82":"+1.22","83":"0.29%","55":"MSFT","7295":"416.80","7741":"416.80","7762":"3210000"},
+{"conid":12087792,"conidEx":"12087792","_updated":1775169600000,"server_id":"q4","6119":"q4","6509":"RpB","31":"1.11085","84":"1.1108","86":"1.11085","85":"2500000","88":"2500000","87":"0","70":"1.1132","71":"1.1079","82":"-0.00155","83":"-0.14%","55":"EUR","7295":"1.1124","7741":"1.1124","7762":"0"}
+]"#;
+
+fn decode(a: &DecodeArgs, out: &Output) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    use ibkr_api::model::market_data::SnapshotRow;
+    let per_body = serde_json::from_str::<Vec<SnapshotRow>>(SNAPSHOT_BODY)?.len();
+    let bodies = a.rows.div_ceil(per_body).max(1);
+    let mut checksum = rust_decimal::Decimal::ZERO;
+    let t0 = Instant::now();
+    for _ in 0..bodies {
+        let rows: Vec<SnapshotRow> = serde_json::from_str(std::hint::black_box(SNAPSHOT_BODY))?;
+        for row in &rows {
+            let q = row.quote()?;
+            checksum += q.last.unwrap_or_default();
+        }
+    }
+    let elapsed = t0.elapsed().as_secs_f64();
+    std::hint::black_box(checksum);
+    let rows = bodies * per_body;
+    let r = DecodeReport {
+        rows,
+        elapsed_s: elapsed,
+        quotes_per_s: rows as f64 / elapsed,
+        ns_per_quote: elapsed * 1e9 / rows as f64,
+    };
+    out.show(&r, || {
+        vec![
+            (
+                "rows",
+                format!("{} (JSON text to typed Quote, one thread)", r.rows),
+            ),
+            ("elapsed", format!("{:.3} s", r.elapsed_s)),
+            ("throughput", format!("{:.0} quotes/s", r.quotes_per_s)),
+            ("per quote", format!("{:.0} ns", r.ns_per_quote)),
+        ]
+    })?;
+    Ok(ExitCode::SUCCESS)
 }
 
 #[derive(Debug, Serialize)]

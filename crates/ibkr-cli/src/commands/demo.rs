@@ -3,6 +3,8 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
+use ibkr_api::contracts::ContractFilter;
+use ibkr_api::model::market_data::{HistoryRequest, MarketDataField};
 use ibkr_api::session::{KeeperConfig, SessionState};
 use ibkr_api::{Client, ReauthOutcome};
 use ibkr_sim::{Gateway, GatewayConfig};
@@ -46,7 +48,7 @@ pub async fn run() -> Result<ExitCode, Box<dyn std::error::Error>> {
     );
     println!("logged in as user `demo`, as if you had logged in through its web page.");
     let client = Client::builder().gateway(gw.url().as_str()).build()?;
-    let mut steps = Steps { n: 0, total: 8 };
+    let mut steps = Steps { n: 0, total: 11 };
 
     steps.next(
         "Check the authentication status",
@@ -147,6 +149,89 @@ pub async fn run() -> Result<ExitCode, Box<dyn std::error::Error>> {
         ibkr_api::AuthOutcome::Reauthenticated => "re-authenticated",
         _ => "authenticated",
     });
+
+    steps.next(
+        "Find a contract",
+        "client.resolve_symbol(\"AAPL\", &ContractFilter::default())  ->  GET /iserver/secdef/search",
+    );
+    let aapl = client
+        .resolve_symbol("AAPL", &ContractFilter::default())
+        .await?;
+    let spy = client
+        .resolve_symbol("SPY", &ContractFilter::default())
+        .await?;
+    let info = client.contract_info(aapl).await?;
+    say(&format!(
+        "AAPL is conid {aapl} ({}, {} {}); SPY is conid {spy}",
+        info.company_name, info.exchange, info.currency
+    ));
+
+    steps.next(
+        "Quote it",
+        "client.quotes(&[aapl, spy], &fields, 10 s)  ->  GET /iserver/accounts, then /iserver/marketdata/snapshot until the fields arrive",
+    );
+    let fields = [
+        MarketDataField::Symbol,
+        MarketDataField::Last,
+        MarketDataField::Bid,
+        MarketDataField::Ask,
+        MarketDataField::Volume,
+        MarketDataField::ChangePct,
+    ];
+    let q = client
+        .quotes(&[aapl, spy], &fields, Duration::from_secs(10))
+        .await?;
+    for quote in &q.quotes {
+        let price =
+            |d: Option<rust_decimal::Decimal>| d.map(|d| d.to_string()).unwrap_or("-".into());
+        say(&format!(
+            "{:<5} last {}{}  bid {}  ask {}  volume {}  change {}%",
+            quote
+                .symbol
+                .clone()
+                .unwrap_or_else(|| quote.conid.to_string()),
+            price(quote.last),
+            if quote.last_is_prior_close {
+                " (prior close)"
+            } else {
+                ""
+            },
+            price(quote.bid),
+            price(quote.ask),
+            price(quote.volume),
+            price(quote.change_pct),
+        ));
+    }
+    say(&format!(
+        "(snapshot requests: {}; the first only opened the streams)",
+        client
+            .pacing_metrics()
+            .classes
+            .get("snapshot")
+            .map(|m| m.sent)
+            .unwrap_or(0)
+    ));
+
+    steps.next(
+        "Its history",
+        "client.history(&HistoryRequest::new(aapl, \"1w\", \"1d\"))  ->  GET /iserver/marketdata/history",
+    );
+    let h = client
+        .history(&HistoryRequest::new(aapl, "1w", "1d"))
+        .await?;
+    for b in &h.data {
+        say(&format!(
+            "{}  open {}  high {}  low {}  close {}",
+            b.time
+                .to_datetime()
+                .map(|t| t.format("%a %Y-%m-%d").to_string())
+                .unwrap_or_default(),
+            b.open,
+            b.high,
+            b.low,
+            b.close
+        ));
+    }
 
     steps.next("End the session", "client.end_session()  ->  POST /logout");
     let r = client.end_session().await?;

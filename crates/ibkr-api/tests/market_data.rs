@@ -306,3 +306,65 @@ async fn currencies_and_rates() {
         Err(Error::Http { status: 400, .. })
     ));
 }
+
+#[tokio::test]
+async fn definitions_rules_schedules_and_futures() {
+    use ibkr_api::model::contracts::{
+        ContractRulesRequest, SymbolsRequest, TradingScheduleRequest, TrsrvSecDefRequest,
+    };
+    let (_gw, client) = setup(open_market()).await;
+
+    let stocks = client
+        .trsrv_stocks(&SymbolsRequest::new(["AAPL", "IBM"]))
+        .await
+        .unwrap();
+    assert!(stocks["AAPL"][0].contracts.iter().any(|c| c.conid == AAPL));
+    assert!(stocks.contains_key("IBM"));
+
+    let futures = client
+        .trsrv_futures(&SymbolsRequest::new(["ES"]))
+        .await
+        .unwrap();
+    let es = &futures["ES"];
+    assert!(es.len() >= 3, "{es:?}");
+    let expiries: Vec<_> = es.iter().map(|f| f.expiration().unwrap()).collect();
+    assert!(
+        expiries.windows(2).all(|w| w[0] < w[1]),
+        "sorted: {expiries:?}"
+    );
+    assert!(expiries[0] >= open_market().date_naive());
+
+    let defs = client
+        .trsrv_secdef(&TrsrvSecDefRequest::new([AAPL, SPY]))
+        .await
+        .unwrap();
+    assert_eq!(defs.secdef.len(), 2);
+
+    let ir = client.contract_info_and_rules(AAPL).await.unwrap();
+    assert_eq!(ir.info.con_id, AAPL);
+    assert!(ir.rules.order_types.iter().any(|t| t == "limit"));
+    let rules = client
+        .contract_rules(&ContractRulesRequest::new(AAPL, true))
+        .await
+        .unwrap();
+    assert_eq!(rules.increment.to_string(), "0.01");
+
+    let sched = client
+        .trading_schedule(&TradingScheduleRequest::new(AAPL))
+        .await
+        .unwrap();
+    assert_eq!(sched.exchange_time_zone, "America/New_York");
+    let days: Vec<_> = sched.days().collect();
+    assert_eq!(days.len(), 6, "{days:?}");
+    let (_, wed) = days
+        .iter()
+        .find(|(d, _)| *d == open_market().date_naive())
+        .expect("today is listed");
+    let liquid = &wed.liquid_hours.as_ref().unwrap()[0];
+    // 09:30-16:00 New York is 14:30-21:00 UTC in November.
+    assert_eq!(
+        liquid.opening_time().unwrap().format("%H:%M").to_string(),
+        "14:30"
+    );
+    assert_eq!(liquid.closing - liquid.opening, 6 * 3600 + 1800);
+}

@@ -301,6 +301,14 @@ fn router(shared: Shared) -> Router {
         .route("/iserver/currency/pairs", get(market::currency_pairs))
         .route("/iserver/exchangerate", get(market::exchange_rate))
         .route("/trsrv/stocks", get(market::trsrv_stocks))
+        .route("/trsrv/futures", get(market::trsrv_futures))
+        .route("/trsrv/secdef", get(market::trsrv_secdef))
+        .route("/contract/trading-schedule", get(market::trading_schedule))
+        .route(
+            "/iserver/contract/{conid}/info-and-rules",
+            get(market::info_and_rules),
+        )
+        .route("/iserver/contract/rules", post(market::contract_rules))
         .route("/iserver/marketdata/snapshot", get(market::snapshot))
         .route("/iserver/marketdata/history", get(market::history))
         .route("/iserver/marketdata/unsubscribe", post(market::unsubscribe))

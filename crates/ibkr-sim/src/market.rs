@@ -740,3 +740,194 @@ impl Market {
         self.origin + chrono::Duration::from_std(run).unwrap_or_default()
     }
 }
+
+#[derive(Deserialize)]
+pub(crate) struct ScheduleQuery {
+    conid: i64,
+    #[serde(default)]
+    exchange: Option<String>,
+}
+
+/// `GET /contract/trading-schedule`: the trading days around today, epoch seconds.
+pub(crate) async fn trading_schedule(
+    State(gw): State<Shared>,
+    Query(q): Query<ScheduleQuery>,
+) -> Result<Json<ibkr_model::contracts::TradingSchedule>, ApiError> {
+    gw.session().sso().map_err(|_| ApiError::NotLoggedIn)?;
+    let i = instrument(&gw, q.conid)?;
+    if let Some(e) = &q.exchange
+        && !i.valid_exchanges.iter().any(|v| v.eq_ignore_ascii_case(e))
+        && !i.exchange.eq_ignore_ascii_case(e)
+    {
+        return Err(bad(format!(
+            "Bad Request: {} does not trade on {e}",
+            i.symbol
+        )));
+    }
+    let sched = &i.schedule;
+    let mut out = ibkr_model::contracts::TradingSchedule::new(sched.time_zone.name());
+    let today = sched.trading_day_at(gw.market.now());
+    let mut days = vec![today];
+    let (mut back, mut fwd) = (today, today);
+    for _ in 0..3 {
+        back = sched.previous_trading_day(back);
+        days.push(back);
+    }
+    for _ in 0..2 {
+        fwd = sched.next_trading_day(fwd);
+        days.push(fwd);
+    }
+    days.sort();
+    for day in days {
+        let mut d = ibkr_model::contracts::TradingDay::default();
+        if let Some(s) = sched.regular_session(day) {
+            d.liquid_hours = Some(vec![ibkr_model::contracts::TradingHours::new(
+                s.open.timestamp(),
+                s.close.timestamp(),
+            )]);
+        }
+        if let Some(s) = sched.extended_session(day) {
+            let mut h =
+                ibkr_model::contracts::TradingHours::new(s.open.timestamp(), s.close.timestamp());
+            h.cancel_daily_orders = Some(true);
+            d.extended_hours = Some(vec![h]);
+        }
+        out.schedules.insert(day.format("%Y%m%d").to_string(), d);
+    }
+    Ok(Json(out))
+}
+
+/// `GET /trsrv/futures`: non-expired futures by symbol.
+pub(crate) async fn trsrv_futures(
+    State(gw): State<Shared>,
+    Query(q): Query<SymbolsQuery>,
+) -> Result<Json<ibkr_model::contracts::Futures>, ApiError> {
+    gw.session().sso().map_err(|_| ApiError::NotLoggedIn)?;
+    let today = gw.market.now().date_naive();
+    let mut out = ibkr_model::contracts::Futures::new();
+    for sym in q
+        .symbols
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        let list = gw
+            .market
+            .universe
+            .futures(&sym.to_ascii_uppercase())
+            .into_iter()
+            .filter_map(|i| {
+                let Kind::Future(f) = &i.kind else {
+                    return None;
+                };
+                if f.expiry < today {
+                    return None;
+                }
+                let ymd = |d: chrono::NaiveDate| {
+                    d.format("%Y%m%d").to_string().parse::<u32>().unwrap_or(0)
+                };
+                let mut c = ibkr_model::contracts::FutureContract::new(
+                    i.symbol.clone(),
+                    Conid(i64::from(i.conid)),
+                    Conid(i64::from(f.underlying_conid)),
+                    ymd(f.expiry),
+                );
+                c.ltd = ymd(f.last_trading_day);
+                Some(c)
+            })
+            .collect();
+        out.insert(sym.to_ascii_uppercase(), list);
+    }
+    Ok(Json(out))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ConidsQuery {
+    conids: String,
+}
+
+/// `GET /trsrv/secdef`: security definitions of contracts.
+pub(crate) async fn trsrv_secdef(
+    State(gw): State<Shared>,
+    Query(q): Query<ConidsQuery>,
+) -> Result<Json<ibkr_model::contracts::TrsrvSecDefResponse>, ApiError> {
+    gw.session().sso().map_err(|_| ApiError::NotLoggedIn)?;
+    let mut out = ibkr_model::contracts::TrsrvSecDefResponse::default();
+    for c in q.conids.split(',').filter(|s| !s.trim().is_empty()) {
+        let n: i64 = c
+            .trim()
+            .parse()
+            .map_err(|_| bad(format!("Bad Request: conid is not valid: {c}")))?;
+        let i = instrument(&gw, n)?;
+        let mut d = ibkr_model::contracts::TrsrvSecDef::new(
+            Conid(n),
+            i.symbol.clone(),
+            wire_sec_type(i.sec_type),
+        );
+        d.currency = i.currency.clone();
+        d.name = i.name.clone();
+        d.listing_exchange = Some(i.listing_exchange.clone());
+        out.secdef.push(d);
+    }
+    Ok(Json(out))
+}
+
+/// Order rules of an instrument.
+fn rules_of(i: &Instrument) -> ibkr_model::contracts::ContractRules {
+    let order_types = [
+        "limit",
+        "midprice",
+        "market",
+        "stop",
+        "stop_limit",
+        "trailing_stop",
+        "trailing_stop_limit",
+        "moc",
+        "loc",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    let (default_size, size_increment) = match i.sec_type {
+        SecType::Forex => (Decimal::from(25_000), Decimal::ONE),
+        SecType::Stock => (Decimal::from(100), Decimal::new(1, 4)),
+        _ => (Decimal::ONE, Decimal::ONE),
+    };
+    let mut r = ibkr_model::contracts::ContractRules::new(
+        order_types,
+        default_size,
+        size_increment,
+        i.tick,
+    );
+    r.algo_eligible = i.sec_type == SecType::Stock;
+    r
+}
+
+/// `GET /iserver/contract/{conid}/info-and-rules`.
+pub(crate) async fn info_and_rules(
+    State(gw): State<Shared>,
+    Path(conid): Path<String>,
+) -> Result<Json<ibkr_model::contracts::ContractInfoAndRules>, ApiError> {
+    let Json(info) = contract_info(State(gw.clone()), Path(conid.clone())).await?;
+    let i = instrument(&gw, info.con_id.0)?;
+    Ok(Json(ibkr_model::contracts::ContractInfoAndRules::new(
+        info,
+        rules_of(i),
+    )))
+}
+
+/// `POST /iserver/contract/rules`.
+pub(crate) async fn contract_rules(
+    State(gw): State<Shared>,
+    body: axum::body::Bytes,
+) -> Result<Json<ibkr_model::contracts::ContractRules>, ApiError> {
+    need_brokerage(&gw)?;
+    let req: ibkr_model::contracts::ContractRulesRequest =
+        serde_json::from_slice(&body).map_err(|e| {
+            bad(format!(
+                "Bad Request: body must be {{\"conid\": N, \"isBuy\": bool}}: {e}"
+            ))
+        })?;
+    let i = instrument(&gw, req.conid.0)?;
+    Ok(Json(rules_of(i)))
+}

@@ -368,3 +368,23 @@ async fn definitions_rules_schedules_and_futures() {
     );
     assert_eq!(liquid.closing - liquid.opening, 6 * 3600 + 1800);
 }
+
+#[tokio::test]
+async fn algos_and_exchange_listings() {
+    use ibkr_api::model::contracts::{AlgosRequest, AllConidsRequest};
+    let (_gw, client) = setup(open_market()).await;
+    let a = client
+        .contract_algos(AAPL, &AlgosRequest::default())
+        .await
+        .unwrap();
+    assert!(a.algos.iter().any(|x| x.id == "Adaptive"), "{a:?}");
+    let all = client
+        .all_conids(&AllConidsRequest::new("NASDAQ"))
+        .await
+        .unwrap();
+    assert!(all.iter().any(|c| c.conid == AAPL), "{all:?}");
+    assert!(matches!(
+        client.all_conids(&AllConidsRequest::new("NOWHERE")).await,
+        Err(Error::Http { status: 400, .. })
+    ));
+}

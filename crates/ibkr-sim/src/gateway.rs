@@ -309,6 +309,8 @@ fn router(shared: Shared) -> Router {
             get(market::info_and_rules),
         )
         .route("/iserver/contract/rules", post(market::contract_rules))
+        .route("/iserver/contract/{conid}/algos", get(market::algos))
+        .route("/trsrv/all-conids", get(market::all_conids))
         .route("/iserver/marketdata/snapshot", get(market::snapshot))
         .route("/iserver/marketdata/history", get(market::history))
         .route("/iserver/marketdata/unsubscribe", post(market::unsubscribe))

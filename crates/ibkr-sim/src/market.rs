@@ -931,3 +931,66 @@ pub(crate) async fn contract_rules(
     let i = instrument(&gw, req.conid.0)?;
     Ok(Json(rules_of(i)))
 }
+
+/// Builds a wire value from IBKR-shaped JSON (for types without a constructor).
+fn from_json<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T, ApiError> {
+    serde_json::from_value(v).map_err(|e| ApiError::Internal(format!("simulator bug: {e}")))
+}
+
+/// `GET /iserver/contract/{conid}/algos`: IB algos for stocks.
+pub(crate) async fn algos(
+    State(gw): State<Shared>,
+    Path(conid): Path<String>,
+) -> Result<Json<ibkr_model::contracts::Algos>, ApiError> {
+    need_brokerage(&gw)?;
+    let n: i64 = conid
+        .parse()
+        .map_err(|_| bad(format!("Bad Request: conid is not valid: {conid}")))?;
+    let i = instrument(&gw, n)?;
+    let list = if i.sec_type == SecType::Stock {
+        serde_json::json!([
+            {"name": "Adaptive", "id": "Adaptive"},
+            {"name": "Arrival Price", "id": "ArrivalPx"},
+            {"name": "TWAP", "id": "Twap"},
+            {"name": "VWAP", "id": "Vwap"}
+        ])
+    } else {
+        serde_json::json!([])
+    };
+    from_json(serde_json::json!({ "algos": list })).map(Json)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct AllConidsQuery {
+    exchange: String,
+}
+
+/// `GET /trsrv/all-conids`: the stocks listed on an exchange.
+pub(crate) async fn all_conids(
+    State(gw): State<Shared>,
+    Query(q): Query<AllConidsQuery>,
+) -> Result<Json<Vec<ibkr_model::contracts::ExchangeConid>>, ApiError> {
+    gw.session().sso().map_err(|_| ApiError::NotLoggedIn)?;
+    let ex = q.exchange.to_ascii_uppercase();
+    let list: Vec<_> = gw
+        .market
+        .universe
+        .iter()
+        .filter(|i| i.sec_type == SecType::Stock)
+        .filter(|i| {
+            i.listing_exchange.to_ascii_uppercase().starts_with(&ex)
+                || i.exchange.eq_ignore_ascii_case(&ex)
+        })
+        .map(|i| {
+            ibkr_model::contracts::ExchangeConid::new(
+                i.symbol.clone(),
+                Conid(i64::from(i.conid)),
+                ex.clone(),
+            )
+        })
+        .collect();
+    if list.is_empty() {
+        return Err(bad(format!("Bad Request: no contracts listed on {ex}")));
+    }
+    Ok(Json(list))
+}

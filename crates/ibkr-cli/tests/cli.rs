@@ -273,3 +273,73 @@ fn a_flood_gets_429s_but_ibkr_driven_the_same_way_never_does() {
     }
     assert!(limited > 0, "an unpaced flood should be refused");
 }
+
+#[test]
+fn market_commands_against_a_served_simulator() {
+    let sim = Served::start(&["--auto-login"]);
+    let g = sim.url.clone();
+    let cmd = |args: &[&str]| {
+        let mut all = vec!["--gateway", g.as_str()];
+        all.extend_from_slice(args);
+        run(&all)
+    };
+
+    let s = json(&cmd(&["--json", "search", "AAPL"]));
+    assert_eq!(s[0]["conid"], "265598");
+    let i = json(&cmd(&["--json", "contract", "info", "AAPL"]));
+    assert_eq!(i["con_id"], 265598);
+
+    // Quotes: one JSON line per row, values included after the pre-flight.
+    let o = cmd(&["--json", "quote", "AAPL", "SPY", "--fields", "last,bid,ask"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows: Vec<Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2);
+    assert!(rows.iter().all(|r| r.get("31").is_some()), "{rows:?}");
+
+    let o = cmd(&["history", "AAPL", "--period", "1w", "--bar", "1d", "--csv"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let csv = stdout(&o);
+    assert!(
+        csv.starts_with("time,open,high,low,close,volume\n"),
+        "{csv}"
+    );
+    assert!(csv.lines().count() >= 4, "{csv}");
+
+    let fx = json(&cmd(&["--json", "fx", "EUR", "USD"]));
+    assert!(fx["rate"].as_f64().unwrap() > 0.5);
+
+    let chain = json(&cmd(&["--json", "chain", "AAPL", "--strikes", "2"]));
+    assert_eq!(chain.as_array().unwrap().len(), 4, "{chain}");
+
+    let o = cmd(&["schedule", "AAPL"]);
+    assert!(stdout(&o).contains("America/New_York"), "{}", stdout(&o));
+
+    let o = cmd(&["quote", "NOSUCH"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("no STK NOSUCH found"), "{}", stderr(&o));
+
+    // Bulk history into a directory.
+    let dir = std::env::temp_dir().join(format!("ibkr-bulk-{}", std::process::id()));
+    let list = dir.with_extension("txt");
+    std::fs::write(&list, "AAPL\nSPY\n# a comment\n8314\n").unwrap();
+    let o = cmd(&[
+        "history",
+        "--symbols-file",
+        list.to_str().unwrap(),
+        "--out",
+        dir.to_str().unwrap(),
+        "--period",
+        "1w",
+        "--bar",
+        "1d",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for f in ["AAPL.csv", "SPY.csv", "8314.csv"] {
+        assert!(dir.join(f).exists(), "{f} written");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_file(&list);
+}

@@ -55,7 +55,9 @@ impl Client {
             .await
         {
             // A new brokerage session forgot our /iserver/accounts call: redo it once.
-            Err(Error::Http { status: 400, body, .. }) if body.contains("/accounts first") => {
+            Err(Error::Http {
+                status: 400, body, ..
+            }) if body.contains("/accounts first") => {
                 self.accounts_primed().store(false, Ordering::Relaxed);
                 self.prime_accounts().await?;
                 self.call::<(), Vec<SnapshotRow>>(Endpoint::Snapshot, Method::GET, &path, None)
@@ -153,7 +155,13 @@ impl Client {
             let c = self.clone();
             set.spawn(async move {
                 let result = c.history(&req).await;
-                (i, HistoryItem { request: req, result })
+                (
+                    i,
+                    HistoryItem {
+                        request: req,
+                        result,
+                    },
+                )
             });
         }
         let mut out: Vec<Option<HistoryItem>> = (0..total).map(|_| None).collect();

@@ -103,6 +103,12 @@ pub struct OptionChain {
     pub contracts: Vec<OptionContract>,
 }
 
+/// `NASDAQ` and `NASDAQ.NMS` name the same primary exchange.
+fn same_exchange(a: &str, b: &str) -> bool {
+    let base = |s: &str| s.split('.').next().unwrap_or(s).to_ascii_uppercase();
+    a.eq_ignore_ascii_case(b) || base(a) == base(b)
+}
+
 fn enc(segment: &str) -> String {
     url::form_urlencoded::byte_serialize(segment.as_bytes()).collect()
 }
@@ -274,13 +280,11 @@ impl Client {
                 filter.exchange.as_deref().is_none_or(|e| {
                     r.description
                         .as_deref()
-                        .is_some_and(|d| d.eq_ignore_ascii_case(e))
+                        .is_some_and(|d| same_exchange(d, e))
                 })
             })
             .collect();
-        if let Some(ccy) = &filter.currency
-            && matches.len() > 1
-        {
+        if let Some(ccy) = &filter.currency {
             let mut kept = Vec::new();
             for r in matches {
                 if let Ok(info) = self.contract_info(r.conid).await
@@ -338,7 +342,7 @@ impl Client {
     ) -> Result<OptionChain> {
         let mut req = SecDefSearchRequest::new(underlying.to_string());
         req.sec_type = None;
-        let search = self.search_contracts(&req).await.unwrap_or_default();
+        let search = self.search_contracts(&req).await?;
         let section_months = search
             .iter()
             .find(|r| r.conid == underlying)

@@ -55,6 +55,7 @@ pub use ibkr_model as model;
 pub use pacing::{PacingClass, PacingMetrics, PacingTable};
 pub use reqwest::Method;
 pub use retry::RetryPolicy;
+pub use rust_decimal::Decimal;
 pub use session::{KeeperConfig, SessionKeeper, SessionState};
 
 // The guides' code blocks are compiled (and, where they need no gateway, run) as
@@ -74,3 +75,7 @@ mod howto_test_with_the_simulator {}
 #[cfg(doctest)]
 #[doc = include_str!("../../../docs/how-to/rate-limits-and-retries.md")]
 mod howto_rate_limits_and_retries {}
+
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/how-to/market-data.md")]
+mod howto_market_data {}

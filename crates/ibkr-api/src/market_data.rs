@@ -133,8 +133,21 @@ impl Client {
     pub async fn history(&self, req: &HistoryRequest) -> Result<HistoryResponse> {
         self.prime_accounts().await?;
         let path = with_query("/iserver/marketdata/history", req)?;
-        self.call::<(), _>(Endpoint::History, Method::GET, &path, None)
+        match self
+            .call::<(), HistoryResponse>(Endpoint::History, Method::GET, &path, None)
             .await
+        {
+            // A new brokerage session forgot our /iserver/accounts call: redo it once.
+            Err(Error::Http {
+                status: 400, body, ..
+            }) if body.contains("/accounts first") => {
+                self.accounts_primed().store(false, Ordering::Relaxed);
+                self.prime_accounts().await?;
+                self.call::<(), _>(Endpoint::History, Method::GET, &path, None)
+                    .await
+            }
+            other => other,
+        }
     }
 
     /// History of many contracts, concurrently within IBKR's limits (5 at once, and

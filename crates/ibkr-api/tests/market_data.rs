@@ -59,6 +59,21 @@ async fn symbols_resolve_and_ambiguity_is_a_typed_error() {
             .unwrap(),
         Conid(38708077)
     );
+    assert_eq!(
+        client
+            .resolve_symbol("AAPL", &ContractFilter::default().exchange("NASDAQ.NMS"))
+            .await
+            .unwrap(),
+        AAPL,
+        "NASDAQ and NASDAQ.NMS are the same primary exchange"
+    );
+    // A single match is still checked against the currency asked for.
+    assert!(matches!(
+        client
+            .resolve_symbol("MSFT", &ContractFilter::default().currency("EUR"))
+            .await,
+        Err(Error::NotFound { .. })
+    ));
     match client
         .resolve_symbol("AAPL", &ContractFilter::default().strict())
         .await
@@ -204,6 +219,13 @@ async fn unsubscribing_closes_the_stream() {
         .await
         .unwrap();
     assert!(client.unsubscribe(AAPL).await.unwrap().success);
+    // No stream open any more: IBKR answers 500 {"error":"unknown"}.
+    match client.unsubscribe(AAPL).await {
+        Err(Error::Http {
+            status: 500, body, ..
+        }) => assert!(body.contains("unknown"), "{body}"),
+        other => panic!("expected 500, got {other:?}"),
+    }
     let first = client
         .snapshot(&ibkr_api::model::market_data::SnapshotRequest::new(
             [AAPL],

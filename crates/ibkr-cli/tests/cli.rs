@@ -315,7 +315,12 @@ fn market_commands_against_a_served_simulator() {
     assert_eq!(chain.as_array().unwrap().len(), 4, "{chain}");
 
     let o = cmd(&["schedule", "AAPL"]);
-    assert!(stdout(&o).contains("America/New_York"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("times in America/New_York"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(stdout(&o).contains("09:30-16:00"), "{}", stdout(&o));
 
     let o = cmd(&["quote", "NOSUCH"]);
     assert!(!o.status.success());

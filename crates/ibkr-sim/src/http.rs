@@ -16,6 +16,8 @@ pub(crate) enum ApiError {
     BadRequest(String),
     /// 500 with a message.
     Internal(String),
+    /// 500 with only `{"error": message}` (IBKR's errorOnlyResponse).
+    InternalOnly(String),
 }
 
 impl IntoResponse for ApiError {
@@ -40,6 +42,11 @@ impl IntoResponse for ApiError {
             ApiError::NoBrokerage => error_body(StatusCode::UNAUTHORIZED, "not authenticated"),
             ApiError::BadRequest(m) => error_body(StatusCode::BAD_REQUEST, &m),
             ApiError::Internal(m) => error_body(StatusCode::INTERNAL_SERVER_ERROR, &m),
+            ApiError::InternalOnly(m) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Json(ErrorResponse::new(m, None)),
+            )
+                .into_response(),
         }
     }
 }

@@ -69,14 +69,22 @@ fn search_result(gw: &Shared, i: &Instrument) -> SecDefSearchResult {
         s.exchange = Some("SMART;AMEX;BOX;CBOE;ISE;PHLX".into());
         sections.push(s);
     }
+    // IBKR names the primary exchange without NASDAQ's market tier (`NASDAQ`, not
+    // `NASDAQ.NMS`).
+    let primary = i
+        .listing_exchange
+        .split('.')
+        .next()
+        .unwrap_or(&i.listing_exchange)
+        .to_string();
     let mut r = SecDefSearchResult::new(
         Conid(i64::from(i.conid)),
-        format!("{} - {}", i.name, i.listing_exchange),
+        format!("{} - {primary}", i.name),
         sections,
     );
     r.company_name = Some(i.name.clone());
     r.symbol = Some(i.symbol.clone());
-    r.description = Some(i.listing_exchange.clone());
+    r.description = Some(primary);
     r.restricted = None;
     r
 }
@@ -301,12 +309,17 @@ pub(crate) async fn currency_pairs(
         .universe
         .fx_pairs(&ccy)
         .into_iter()
-        .map(|i| {
-            CurrencyPair::new(
-                i.symbol.clone(),
-                Conid(i64::from(i.conid)),
+        .filter_map(|i| {
+            let Kind::Forex { base, quote } = &i.kind else {
+                return None;
+            };
+            // As IBKR: the pair's local symbol, and the currency on the other side.
+            let other = if *base == ccy { quote } else { base };
+            Some(CurrencyPair::new(
                 i.local_symbol.clone(),
-            )
+                Conid(i64::from(i.conid)),
+                other.clone(),
+            ))
         })
         .collect();
     Ok(Json(BTreeMap::from([(ccy, pairs)])))
@@ -559,8 +572,11 @@ pub(crate) async fn unsubscribe(
         .map_err(|e| bad(format!("Bad Request: body must be {{\"conid\": N}}: {e}")))?;
     let mut m = gw.session();
     let sso = m.sso_mut_checked().map_err(|_| ApiError::NotLoggedIn)?;
-    let removed = sso.md_streams.remove(&req.conid.0);
-    Ok(Json(UnsubscribeResponse::new(removed)))
+    // IBKR answers 500 {"error":"unknown"} for a contract without an open stream.
+    if !sso.md_streams.remove(&req.conid.0) {
+        return Err(ApiError::InternalOnly("unknown".into()));
+    }
+    Ok(Json(UnsubscribeResponse::new(true)))
 }
 
 /// `GET /iserver/marketdata/unsubscribeall`.

@@ -497,8 +497,34 @@ pub async fn schedule(client: &Client, a: &ScheduleArgs, out: &Output) -> CmdRes
     let mut req = TradingScheduleRequest::new(conid);
     req.exchange = a.exchange.clone();
     let s = client.trading_schedule(&req).await?;
-    println!("{}", serde_json::to_string_pretty(&s)?);
-    let _ = out;
+    if out.json() {
+        println!("{}", serde_json::to_string_pretty(&s)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let tz: chrono_tz::Tz = s.exchange_time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let span = |h: &[ibkr_api::model::contracts::TradingHours]| {
+        h.iter()
+            .filter_map(|x| Some((x.opening_time()?, x.closing_time()?)))
+            .map(|(o, c)| {
+                format!(
+                    "{}-{}",
+                    o.with_timezone(&tz).format("%H:%M"),
+                    c.with_timezone(&tz).format("%H:%M")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut t = table(["day", "regular hours", "extended hours"]);
+    for (day, d) in s.days() {
+        t.add_row(vec![
+            day.format("%a %Y-%m-%d").to_string(),
+            span(d.liquid_hours.as_deref().unwrap_or_default()),
+            span(d.extended_hours.as_deref().unwrap_or_default()),
+        ]);
+    }
+    println!("times in {}", s.exchange_time_zone);
+    println!("{t}");
     Ok(ExitCode::SUCCESS)
 }
 

@@ -316,7 +316,7 @@ fn market_commands_against_a_served_simulator() {
 
     let o = cmd(&["schedule", "AAPL"]);
     assert!(
-        stdout(&o).contains("times in America/New_York"),
+        stdout(&o).contains("times in US/Eastern"),
         "{}",
         stdout(&o)
     );

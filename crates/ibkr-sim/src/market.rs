@@ -11,9 +11,9 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use chrono::{DateTime, Utc};
 use ibkr_model::contracts::{
-    Conid, ContractInfo, CurrencyPair, CurrencyPairs, ExchangeRate, Right as WireRight,
-    SearchSection, SecDefInfo, SecDefInfoResponse, SecDefSearchRequest, SecDefSearchResult,
-    SecType as WireSecType, StockContract, StockEntry, Stocks, Strikes,
+    Conid, ContractInfo, CurrencyPair, CurrencyPairs, ExchangeRate, SearchSection, SecDefInfo,
+    SecDefInfoResponse, SecDefSearchRequest, SecDefSearchResult, SecType as WireSecType, Stocks,
+    Strikes,
 };
 use ibkr_model::market_data::{
     Bar, HistoryResponse, MarketDataField, SnapshotRow, UnsubscribeAllResponse, UnsubscribeRequest,
@@ -28,6 +28,59 @@ use crate::gateway::Shared;
 use crate::http::ApiError;
 use crate::instruments::{Instrument, Kind, MarketState, Right, SecType};
 use crate::session::BrokerageState;
+
+/// A query string, refused with IBKR's JSON 400 (not axum's text) when malformed.
+pub(crate) struct Q<T>(pub T);
+
+impl<T, S> axum::extract::FromRequestParts<S> for Q<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(v)| Q(v))
+            .map_err(|e| bad(format!("Bad Request: {}", e.body_text())))
+    }
+}
+
+/// IBKR's primary-exchange name without NASDAQ's market tier.
+fn primary(i: &Instrument) -> String {
+    i.listing_exchange
+        .split('.')
+        .next()
+        .unwrap_or(&i.listing_exchange)
+        .to_string()
+}
+
+/// IBKR's trading class: `NMS` for NASDAQ stocks, the symbol otherwise.
+fn trading_class(i: &Instrument) -> String {
+    if i.sec_type == SecType::Stock && i.listing_exchange.starts_with("NASDAQ") {
+        "NMS".into()
+    } else {
+        i.symbol.clone()
+    }
+}
+
+/// IBKR's description of an option, e.g. `JAN 05 '24 195 Put`.
+fn option_text(o: &crate::instruments::OptionTerms) -> String {
+    format!(
+        "{} '{} {} {}",
+        o.expiry.format("%b %d").to_string().to_ascii_uppercase(),
+        o.expiry.format("%y"),
+        o.strike.normalize(),
+        match o.right {
+            Right::Call => "Call",
+            Right::Put => "Put",
+        }
+    )
+}
 
 fn wire_sec_type(t: SecType) -> WireSecType {
     WireSecType::from_str(t.code()).unwrap_or(WireSecType::Stk)
@@ -55,7 +108,12 @@ fn instrument(gw: &Shared, conid: i64) -> Result<&Instrument, ApiError> {
 }
 
 fn search_result(gw: &Shared, i: &Instrument) -> SecDefSearchResult {
-    let mut sections = vec![SearchSection::new(wire_sec_type(i.sec_type))];
+    let mut own = SearchSection::new(wire_sec_type(i.sec_type));
+    if !i.is_us() {
+        // As IBKR lists a foreign listing: its exchange, `;`-terminated.
+        own.exchange = Some(format!("{};", primary(i)));
+    }
+    let mut sections = vec![own];
     let months = gw.market.universe.option_months(i.conid);
     if !months.is_empty() {
         let mut s = SearchSection::new(WireSecType::Opt);
@@ -71,12 +129,7 @@ fn search_result(gw: &Shared, i: &Instrument) -> SecDefSearchResult {
     }
     // IBKR names the primary exchange without NASDAQ's market tier (`NASDAQ`, not
     // `NASDAQ.NMS`).
-    let primary = i
-        .listing_exchange
-        .split('.')
-        .next()
-        .unwrap_or(&i.listing_exchange)
-        .to_string();
+    let primary = primary(i);
     let mut r = SecDefSearchResult::new(
         Conid(i64::from(i.conid)),
         format!("{} - {primary}", i.name),
@@ -123,7 +176,7 @@ fn search(gw: &Shared, req: &SecDefSearchRequest) -> Result<Vec<SecDefSearchResu
 /// `GET /iserver/secdef/search`.
 pub(crate) async fn search_get(
     State(gw): State<Shared>,
-    Query(req): Query<SecDefSearchRequest>,
+    Q(req): Q<SecDefSearchRequest>,
 ) -> Result<Json<Vec<SecDefSearchResult>>, ApiError> {
     search(&gw, &req).map(Json)
 }
@@ -151,7 +204,7 @@ pub(crate) struct StrikesQuery {
 /// `GET /iserver/secdef/strikes`.
 pub(crate) async fn strikes(
     State(gw): State<Shared>,
-    Query(q): Query<StrikesQuery>,
+    Q(q): Q<StrikesQuery>,
 ) -> Result<Json<Strikes>, ApiError> {
     need_brokerage(&gw)?;
     let i = instrument(&gw, q.conid)?;
@@ -188,7 +241,7 @@ pub(crate) struct InfoQuery {
 /// `GET /iserver/secdef/info`.
 pub(crate) async fn secdef_info(
     State(gw): State<Shared>,
-    Query(q): Query<InfoQuery>,
+    Q(q): Q<InfoQuery>,
 ) -> Result<Json<SecDefInfoResponse>, ApiError> {
     need_brokerage(&gw)?;
     let und = instrument(&gw, q.conid)?;
@@ -226,30 +279,101 @@ pub(crate) async fn secdef_info(
         return Err(bad("Bad Request: no contracts match"));
     }
     Ok(Json(SecDefInfoResponse::Many(
-        found.into_iter().map(secdef).collect(),
+        found
+            .into_iter()
+            .map(|i| secdef(&gw, i))
+            .collect::<Result<_, _>>()?,
     )))
 }
 
-fn secdef(i: &Instrument) -> SecDefInfo {
-    let mut s = SecDefInfo::new(Conid(i64::from(i.conid)));
-    s.symbol = Some(i.symbol.clone());
-    s.sec_type = Some(wire_sec_type(i.sec_type));
-    s.exchange = Some(i.exchange.clone());
-    s.listing_exchange = Some(Some(i.listing_exchange.clone()));
-    s.currency = Some(i.currency.clone());
-    s.valid_exchanges = Some(i.valid_exchanges.join(","));
-    s.company_name = Some(i.name.clone());
+fn secdef(gw: &Shared, i: &Instrument) -> Result<SecDefInfo, ApiError> {
+    let company = i
+        .underlying_conid()
+        .and_then(|u| gw.market.universe.get(u))
+        .map(|u| u.name.clone())
+        .unwrap_or_else(|| i.name.clone());
+    let mut v = serde_json::json!({
+        "conid": i.conid,
+        "symbol": i.symbol,
+        "companyName": company,
+        "secType": i.sec_type.code(),
+        "exchange": "SMART",
+        "listingExchange": null,
+        "currency": i.currency,
+        "cusip": null,
+        "coupon": "No Coupon",
+        "desc1": i.symbol,
+        "desc2": i.description(),
+        "validExchanges": i.valid_exchanges.join(","),
+    });
     if let Kind::Option(o) = &i.kind {
-        s.right = Some(match o.right {
-            Right::Call => WireRight::Call,
-            Right::Put => WireRight::Put,
-        });
-        s.strike = Some(o.strike);
-        s.maturity_date = Some(Some(o.expiry.format("%Y%m%d").to_string()));
-        s.multiplier = Some(i.multiplier);
-        s.trading_class = Some(i.symbol.clone());
+        v["right"] = match o.right {
+            Right::Call => "C",
+            Right::Put => "P",
+        }
+        .into();
+        v["strike"] = serde_json::json!(o.strike.to_f64().unwrap_or(0.0));
+        v["desc2"] = option_text(o).into();
+        v["maturityDate"] = o.expiry.format("%Y%m%d").to_string().into();
+        v["multiplier"] = dec(i.multiplier).into();
+        v["tradingClass"] = i.symbol.clone().into();
     }
-    s
+    from_json(v)
+}
+
+/// The details of an instrument as `/iserver/contract/{conid}/info` sends them.
+fn info_json(i: &Instrument) -> serde_json::Value {
+    let is_stock = i.sec_type == SecType::Stock;
+    let mut v = serde_json::json!({
+        "cfi_code": "",
+        "symbol": i.symbol,
+        "cusip": null,
+        "expiry_full": null,
+        "con_id": i.conid,
+        "maturity_date": null,
+        "instrument_type": i.sec_type.code(),
+        "has_related_contracts": is_stock || i.sec_type == SecType::Index,
+        "trading_class": trading_class(i),
+        "valid_exchanges": i.valid_exchanges.join(","),
+        "allow_sell_long": false,
+        "is_zero_commission_security": false,
+        "local_symbol": i.local_symbol,
+        "contract_clarification_type": null,
+        "classifier": null,
+        "currency": i.currency,
+        "text": null,
+        "underlying_con_id": i.underlying_conid().unwrap_or(0),
+        "r_t_h": true,
+        "multiplier": null,
+        "underlying_issuer": null,
+        "contract_month": null,
+        "company_name": i.name,
+        "smart_available": i.valid_exchanges.iter().any(|e| e == "SMART"),
+        "exchange": if i.valid_exchanges.iter().any(|e| e == "SMART") { "SMART".to_string() } else { i.exchange.clone() },
+    });
+    match &i.kind {
+        Kind::Option(o) => {
+            v["expiry_full"] = o.expiry.format("%Y%m%d").to_string().into();
+            v["maturity_date"] = o.expiry.format("%Y%m%d").to_string().into();
+            v["text"] = option_text(o).into();
+            v["contract_month"] = o.expiry.format("%Y%m").to_string().into();
+            v["multiplier"] = dec(i.multiplier).into();
+            v["strike"] = serde_json::json!(o.strike.to_f64().unwrap_or(0.0));
+            v["right"] = match o.right {
+                Right::Call => "C",
+                Right::Put => "P",
+            }
+            .into();
+        }
+        Kind::Future(f) => {
+            v["expiry_full"] = f.expiry.format("%Y%m%d").to_string().into();
+            v["maturity_date"] = f.expiry.format("%Y%m%d").to_string().into();
+            v["contract_month"] = f.expiry.format("%Y%m").to_string().into();
+            v["multiplier"] = dec(i.multiplier).into();
+        }
+        _ => {}
+    }
+    v
 }
 
 /// `GET /iserver/contract/{conid}/info`.
@@ -262,34 +386,7 @@ pub(crate) async fn contract_info(
         .parse()
         .map_err(|_| bad(format!("Bad Request: conid is not valid: {conid}")))?;
     let i = instrument(&gw, n)?;
-    let mut c = ContractInfo::new(Conid(n), i.symbol.clone(), wire_sec_type(i.sec_type));
-    c.local_symbol = i.local_symbol.clone();
-    c.company_name = i.name.clone();
-    c.currency = i.currency.clone();
-    c.exchange = i.exchange.clone();
-    c.valid_exchanges = i.valid_exchanges.join(",");
-    c.smart_available = i.valid_exchanges.iter().any(|e| e == "SMART");
-    c.allow_sell_long = true;
-    c.cfi_code = match i.sec_type {
-        SecType::Stock => "ESXXXX",
-        SecType::Option => "OCASPS",
-        SecType::Future => "FFICSX",
-        SecType::Forex => "MRCXXX",
-        SecType::Index => "TXXXXX",
-    }
-    .into();
-    c.underlying_con_id = Conid(i64::from(i.underlying_conid().unwrap_or(0)));
-    if let Kind::Option(o) = &i.kind {
-        c.strike = Some(o.strike);
-        c.right = Some(match o.right {
-            Right::Call => WireRight::Call,
-            Right::Put => WireRight::Put,
-        });
-        c.expiry_full = Some(o.expiry.format("%Y%m%d").to_string());
-        c.maturity_date = Some(o.expiry.format("%Y%m%d").to_string());
-        c.multiplier = Some(Some(i.multiplier));
-    }
-    Ok(Json(c))
+    from_json(info_json(i)).map(Json)
 }
 
 #[derive(Deserialize)]
@@ -300,7 +397,7 @@ pub(crate) struct CurrencyQuery {
 /// `GET /iserver/currency/pairs`.
 pub(crate) async fn currency_pairs(
     State(gw): State<Shared>,
-    Query(q): Query<CurrencyQuery>,
+    Q(q): Q<CurrencyQuery>,
 ) -> Result<Json<CurrencyPairs>, ApiError> {
     need_brokerage(&gw)?;
     let ccy = q.currency.to_ascii_uppercase();
@@ -334,7 +431,7 @@ pub(crate) struct RateQuery {
 /// `GET /iserver/exchangerate`.
 pub(crate) async fn exchange_rate(
     State(gw): State<Shared>,
-    Query(q): Query<RateQuery>,
+    Q(q): Q<RateQuery>,
 ) -> Result<Json<ExchangeRate>, ApiError> {
     need_brokerage(&gw)?;
     let (s, t) = (q.source.to_ascii_uppercase(), q.target.to_ascii_uppercase());
@@ -367,17 +464,17 @@ pub(crate) struct SymbolsQuery {
 /// `GET /trsrv/stocks`.
 pub(crate) async fn trsrv_stocks(
     State(gw): State<Shared>,
-    Query(q): Query<SymbolsQuery>,
+    Q(q): Q<SymbolsQuery>,
 ) -> Result<Json<Stocks>, ApiError> {
     gw.session().sso().map_err(|_| ApiError::NotLoggedIn)?;
-    let mut out = Stocks::new();
+    let mut out = serde_json::Map::new();
     for sym in q
         .symbols
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
     {
-        let mut by_name: BTreeMap<String, Vec<StockContract>> = BTreeMap::new();
+        let mut by_name: BTreeMap<String, Vec<serde_json::Value>> = BTreeMap::new();
         for i in gw.market.universe.by_symbol(
             sym,
             &crate::instruments::SymbolFilter::any().sec_type(SecType::Stock),
@@ -385,21 +482,24 @@ pub(crate) async fn trsrv_stocks(
             by_name
                 .entry(i.name.clone())
                 .or_default()
-                .push(StockContract::new(
-                    Conid(i64::from(i.conid)),
-                    i.listing_exchange.clone(),
-                    i.is_us(),
-                ));
+                .push(serde_json::json!({
+                    "conid": i.conid, "exchange": primary(i), "isUS": i.is_us()
+                }));
         }
-        out.insert(
-            sym.to_ascii_uppercase(),
-            by_name
-                .into_iter()
-                .map(|(name, contracts)| StockEntry::new(name, contracts))
-                .collect(),
-        );
+        let entries: Vec<serde_json::Value> = by_name
+            .into_iter()
+            .map(|(name, contracts)| {
+                serde_json::json!({
+                    "name": name,
+                    "chineseName": name,
+                    "assetClass": "STK",
+                    "contracts": contracts,
+                })
+            })
+            .collect();
+        out.insert(sym.to_ascii_uppercase(), entries.into());
     }
-    Ok(Json(out))
+    from_json(out.into()).map(Json)
 }
 
 #[derive(Deserialize)]
@@ -428,7 +528,7 @@ fn size_text(d: Decimal) -> String {
 /// `GET /iserver/marketdata/snapshot`.
 pub(crate) async fn snapshot(
     State(gw): State<Shared>,
-    Query(q): Query<SnapshotQuery>,
+    Q(q): Q<SnapshotQuery>,
 ) -> Result<Json<Vec<SnapshotRow>>, ApiError> {
     let conids: Vec<i64> = q
         .conids
@@ -568,6 +668,7 @@ pub(crate) async fn unsubscribe(
     State(gw): State<Shared>,
     body: axum::body::Bytes,
 ) -> Result<Json<UnsubscribeResponse>, ApiError> {
+    need_brokerage(&gw)?;
     let req: UnsubscribeRequest = serde_json::from_slice(&body)
         .map_err(|e| bad(format!("Bad Request: body must be {{\"conid\": N}}: {e}")))?;
     let mut m = gw.session();
@@ -583,6 +684,7 @@ pub(crate) async fn unsubscribe(
 pub(crate) async fn unsubscribe_all(
     State(gw): State<Shared>,
 ) -> Result<Json<UnsubscribeAllResponse>, ApiError> {
+    need_brokerage(&gw)?;
     let mut m = gw.session();
     let sso = m.sso_mut_checked().map_err(|_| ApiError::NotLoggedIn)?;
     sso.md_streams.clear();
@@ -654,7 +756,7 @@ fn period_seconds(period: &str) -> Option<u64> {
 /// `GET /iserver/marketdata/history`.
 pub(crate) async fn history(
     State(gw): State<Shared>,
-    Query(q): Query<HistoryQuery>,
+    Q(q): Q<HistoryQuery>,
 ) -> Result<Json<HistoryResponse>, ApiError> {
     need_brokerage(&gw)?;
     let i = instrument(&gw, q.conid)?;
@@ -668,15 +770,27 @@ pub(crate) async fn history(
             "Bad Request: bar {bar} is longer than the period {period}"
         )));
     }
-    // Trading time in the period, roughly: a third of calendar time for intraday
-    // bars of stocks, all of it for daily and longer bars.
-    let count = if b >= 86_400 {
-        (p / b).max(1)
-    } else {
-        (p / b / if i.sec_type == SecType::Stock { 3 } else { 1 }).clamp(1, 5000)
-    } as usize;
-    let now = gw.market.now();
     let outside_rth = q.outside_rth.unwrap_or(false);
+    // Bars of the trading time in the period: weekdays only, and the hours of one
+    // trading day (regular hours for stocks unless outside_rth).
+    let trading_days = |secs: u64| (secs / 86_400 * 5 / 7).max(1);
+    let day_secs: u64 = match (i.sec_type, outside_rth) {
+        (SecType::Stock | SecType::Option, false) => 6 * 3600 + 1800,
+        (SecType::Stock | SecType::Option, true) => 16 * 3600,
+        (SecType::Future, _) => 23 * 3600,
+        _ => 24 * 3600,
+    };
+    let count = if b >= 7 * 86_400 {
+        (p / b).max(1)
+    } else if b >= 86_400 {
+        trading_days(p)
+    } else if p >= 86_400 {
+        trading_days(p) * day_secs / b
+    } else {
+        p / b
+    }
+    .clamp(1, 5000) as usize;
+    let now = gw.market.now();
     let bars = gw.market.engine.bars(
         i.conid,
         now,
@@ -720,8 +834,12 @@ pub(crate) async fn history(
         h.low = point(lo.low, Decimal::from(lo.volume), lo.time);
     }
     h.mkt_data_delay = Some(0);
-    h.trading_day_duration = Some(390);
+    h.trading_day_duration = Some((day_secs / 60) as i64);
     h.volume_factor = Some(1);
+    h.price_display_rule = Some(1);
+    h.price_display_value = Some(i.tick.scale().to_string());
+    h.negative_capable = Some(false);
+    h.message_version = Some(2);
     h.points = Some(h.data.len() as i64 - 1);
     h.travel_time = Some(12);
     h.direction = Some(-1);
@@ -767,21 +885,20 @@ pub(crate) struct ScheduleQuery {
 /// `GET /contract/trading-schedule`: the trading days around today, epoch seconds.
 pub(crate) async fn trading_schedule(
     State(gw): State<Shared>,
-    Query(q): Query<ScheduleQuery>,
+    Q(q): Q<ScheduleQuery>,
 ) -> Result<Json<ibkr_model::contracts::TradingSchedule>, ApiError> {
     gw.session().sso().map_err(|_| ApiError::NotLoggedIn)?;
     let i = instrument(&gw, q.conid)?;
-    if let Some(e) = &q.exchange
-        && !i.valid_exchanges.iter().any(|v| v.eq_ignore_ascii_case(e))
-        && !i.exchange.eq_ignore_ascii_case(e)
-    {
-        return Err(bad(format!(
-            "Bad Request: {} does not trade on {e}",
-            i.symbol
-        )));
-    }
+    // Every exchange of a market follows the same hours here (ISLAND, NASDAQ, SMART...).
+    let _ = &q.exchange;
     let sched = &i.schedule;
-    let mut out = ibkr_model::contracts::TradingSchedule::new(sched.time_zone.name());
+    // IBKR names zones the old way.
+    let tz = match sched.time_zone.name() {
+        "America/New_York" => "US/Eastern",
+        "America/Chicago" => "US/Central",
+        other => other,
+    };
+    let mut out = ibkr_model::contracts::TradingSchedule::new(tz);
     let today = sched.trading_day_at(gw.market.now());
     let mut days = vec![today];
     let (mut back, mut fwd) = (today, today);
@@ -816,7 +933,7 @@ pub(crate) async fn trading_schedule(
 /// `GET /trsrv/futures`: non-expired futures by symbol.
 pub(crate) async fn trsrv_futures(
     State(gw): State<Shared>,
-    Query(q): Query<SymbolsQuery>,
+    Q(q): Q<SymbolsQuery>,
 ) -> Result<Json<ibkr_model::contracts::Futures>, ApiError> {
     gw.session().sso().map_err(|_| ApiError::NotLoggedIn)?;
     let today = gw.market.now().date_naive();
@@ -849,6 +966,8 @@ pub(crate) async fn trsrv_futures(
                     ymd(f.expiry),
                 );
                 c.ltd = ymd(f.last_trading_day);
+                c.short_futures_cut_off = c.ltd;
+                c.long_futures_cut_off = c.ltd;
                 Some(c)
             })
             .collect();
@@ -865,58 +984,93 @@ pub(crate) struct ConidsQuery {
 /// `GET /trsrv/secdef`: security definitions of contracts.
 pub(crate) async fn trsrv_secdef(
     State(gw): State<Shared>,
-    Query(q): Query<ConidsQuery>,
+    Q(q): Q<ConidsQuery>,
 ) -> Result<Json<ibkr_model::contracts::TrsrvSecDefResponse>, ApiError> {
     gw.session().sso().map_err(|_| ApiError::NotLoggedIn)?;
-    let mut out = ibkr_model::contracts::TrsrvSecDefResponse::default();
+    let mut list = Vec::new();
     for c in q.conids.split(',').filter(|s| !s.trim().is_empty()) {
         let n: i64 = c
             .trim()
             .parse()
             .map_err(|_| bad(format!("Bad Request: conid is not valid: {c}")))?;
         let i = instrument(&gw, n)?;
-        let mut d = ibkr_model::contracts::TrsrvSecDef::new(
-            Conid(n),
-            i.symbol.clone(),
-            wire_sec_type(i.sec_type),
-        );
-        d.currency = i.currency.clone();
-        d.name = i.name.clone();
-        d.listing_exchange = Some(i.listing_exchange.clone());
-        out.secdef.push(d);
+        let has_options = !gw.market.universe.option_months(i.conid).is_empty();
+        let (expiry, strike, put_or_call) = match &i.kind {
+            Kind::Option(o) => (
+                serde_json::json!(o.expiry.format("%Y%m%d").to_string()),
+                dec(o.strike),
+                serde_json::json!(match o.right {
+                    Right::Call => "C",
+                    Right::Put => "P",
+                }),
+            ),
+            Kind::Future(f) => (
+                serde_json::json!(f.expiry.format("%Y%m%d").to_string()),
+                "0".to_string(),
+                serde_json::Value::Null,
+            ),
+            _ => (
+                serde_json::Value::Null,
+                "0".to_string(),
+                serde_json::Value::Null,
+            ),
+        };
+        list.push(serde_json::json!({
+            "conid": i.conid,
+            "currency": i.currency,
+            "name": i.name,
+            "assetClass": i.sec_type.code(),
+            "expiry": expiry,
+            "lastTradingDay": null,
+            "group": null,
+            "putOrCall": put_or_call,
+            "sector": null,
+            "sectorGroup": null,
+            "strike": strike,
+            "ticker": i.symbol,
+            "undConid": i.underlying_conid().unwrap_or(0),
+            "multiplier": if matches!(i.kind, Kind::Option(_) | Kind::Future(_)) { i.multiplier.to_f64().unwrap_or(0.0) } else { 0.0 },
+            "type": if i.is_etf() { "ETF" } else if i.sec_type == SecType::Stock { "COMMON" } else { "" },
+            "hasOptions": has_options,
+            "fullName": i.local_symbol,
+            "isUS": i.is_us(),
+            "isEventContract": false,
+            "listingExchange": primary(i),
+            "countryCode": i.country,
+        }));
     }
-    Ok(Json(out))
+    from_json(serde_json::json!({ "secdef": list })).map(Json)
 }
 
-/// Order rules of an instrument.
-fn rules_of(i: &Instrument) -> ibkr_model::contracts::ContractRules {
-    let order_types = [
-        "limit",
-        "midprice",
-        "market",
-        "stop",
-        "stop_limit",
-        "trailing_stop",
-        "trailing_stop_limit",
-        "moc",
-        "loc",
-    ]
-    .into_iter()
-    .map(String::from)
-    .collect();
+/// Order rules of an instrument, as IBKR sends them, with the price defaults taken
+/// from the market now.
+fn rules_json(gw: &Shared, i: &Instrument) -> serde_json::Value {
+    let price = gw
+        .market
+        .engine
+        .price(i.conid, gw.market.now())
+        .and_then(|p| p.to_f64())
+        .unwrap_or(0.0);
     let (default_size, size_increment) = match i.sec_type {
-        SecType::Forex => (Decimal::from(25_000), Decimal::ONE),
-        SecType::Stock => (Decimal::from(100), Decimal::new(1, 4)),
-        _ => (Decimal::ONE, Decimal::ONE),
+        SecType::Forex => (25_000, 1),
+        SecType::Stock => (100, 100),
+        _ => (1, 1),
     };
-    let mut r = ibkr_model::contracts::ContractRules::new(
-        order_types,
-        default_size,
-        size_increment,
-        i.tick,
-    );
-    r.algo_eligible = i.sec_type == SecType::Stock;
-    r
+    serde_json::json!({
+        "algoEligible": i.sec_type == SecType::Stock,
+        "allOrNoneEligible": i.sec_type == SecType::Stock,
+        "orderTypes": ["limit", "midprice", "market", "stop", "stop_limit"],
+        "tifTypes": ["DAY/o,a", "GTC/o,a"],
+        "defaultSize": default_size,
+        "cashSize": 0.0,
+        "sizeIncrement": size_increment,
+        "limitPrice": price,
+        "stopprice": price,
+        "preview": true,
+        "cashCcy": i.currency,
+        "increment": i.tick.to_f64().unwrap_or(0.01),
+        "incrementDigits": i.tick.scale(),
+    })
 }
 
 /// `GET /iserver/contract/{conid}/info-and-rules`.
@@ -924,12 +1078,22 @@ pub(crate) async fn info_and_rules(
     State(gw): State<Shared>,
     Path(conid): Path<String>,
 ) -> Result<Json<ibkr_model::contracts::ContractInfoAndRules>, ApiError> {
-    let Json(info) = contract_info(State(gw.clone()), Path(conid.clone())).await?;
-    let i = instrument(&gw, info.con_id.0)?;
-    Ok(Json(ibkr_model::contracts::ContractInfoAndRules::new(
-        info,
-        rules_of(i),
-    )))
+    need_brokerage(&gw)?;
+    let n: i64 = conid
+        .parse()
+        .map_err(|_| bad(format!("Bad Request: conid is not valid: {conid}")))?;
+    let i = instrument(&gw, n)?;
+    let mut v = info_json(i);
+    // As in the recording: no null-valued keys here, plus industry and category.
+    if let Some(m) = v.as_object_mut() {
+        m.retain(|_, x| !x.is_null());
+        if i.sec_type == SecType::Stock {
+            m.insert("industry".into(), "Computers".into());
+            m.insert("category".into(), "Computers".into());
+        }
+        m.insert("rules".into(), rules_json(&gw, i));
+    }
+    from_json(v).map(Json)
 }
 
 /// `POST /iserver/contract/rules`.
@@ -945,7 +1109,20 @@ pub(crate) async fn contract_rules(
             ))
         })?;
     let i = instrument(&gw, req.conid.0)?;
-    Ok(Json(rules_of(i)))
+    let mut v = rules_json(&gw, i);
+    if let Some(m) = v.as_object_mut() {
+        m.remove("tifTypes");
+        m.remove("preview");
+        m.insert("costReport".into(), false.into());
+        m.insert(
+            "canTradeAcctIds".into(),
+            serde_json::json!([crate::accounts::PAPER_ACCOUNT]),
+        );
+        m.insert("error".into(), serde_json::Value::Null);
+        m.insert("negativeCapable".into(), false.into());
+        m.insert("hasSecondary".into(), false.into());
+    }
+    from_json(v).map(Json)
 }
 
 /// Builds a wire value from IBKR-shaped JSON (for types without a constructor).
@@ -954,25 +1131,59 @@ fn from_json<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T, 
 }
 
 /// `GET /iserver/contract/{conid}/algos`: IB algos for stocks.
+#[derive(Deserialize, Default)]
+pub(crate) struct AlgosQuery {
+    #[serde(default, rename = "addDescription")]
+    add_description: Option<String>,
+    #[serde(default, rename = "addParams")]
+    add_params: Option<String>,
+}
+
 pub(crate) async fn algos(
     State(gw): State<Shared>,
     Path(conid): Path<String>,
+    Q(q): Q<AlgosQuery>,
 ) -> Result<Json<ibkr_model::contracts::Algos>, ApiError> {
     need_brokerage(&gw)?;
     let n: i64 = conid
         .parse()
         .map_err(|_| bad(format!("Bad Request: conid is not valid: {conid}")))?;
     let i = instrument(&gw, n)?;
-    let list = if i.sec_type == SecType::Stock {
+    let params = q.add_params.as_deref() == Some("1");
+    let descr = q.add_description.as_deref() == Some("1");
+    let mut list = if i.sec_type == SecType::Stock {
         serde_json::json!([
-            {"name": "Adaptive", "id": "Adaptive"},
-            {"name": "Arrival Price", "id": "ArrivalPx"},
-            {"name": "TWAP", "id": "Twap"},
-            {"name": "VWAP", "id": "Vwap"}
+            {"name": "Adaptive", "id": "Adaptive", "parameters": [{"guiRank": 1, "defaultValue": "Normal",
+              "name": "Adaptive order priority/urgency", "id": "adaptivePriority",
+              "legalStrings": ["Urgent", "Normal", "Patient"], "required": "true", "valueClassName": "String"}]},
+            {"name": "VWAP", "id": "Vwap", "parameters": [{"guiRank": 1, "minValue": 0.01, "maxValue": 50,
+              "name": "Max Percentage", "description": "From 0.01 to 50.0", "id": "maxPctVol",
+              "valueClassName": "Double"}]},
+            {"name": "TWAP", "id": "Twap", "parameters": []}
         ])
     } else {
         serde_json::json!([])
     };
+    if let Some(items) = list.as_array_mut() {
+        for a in items {
+            if let Some(m) = a.as_object_mut() {
+                if !params {
+                    m.remove("parameters");
+                } else if !descr {
+                    for p in m
+                        .get_mut("parameters")
+                        .and_then(|p| p.as_array_mut())
+                        .into_iter()
+                        .flatten()
+                    {
+                        if let Some(pm) = p.as_object_mut() {
+                            pm.remove("description");
+                        }
+                    }
+                }
+            }
+        }
+    }
     from_json(serde_json::json!({ "algos": list })).map(Json)
 }
 
@@ -984,10 +1195,16 @@ pub(crate) struct AllConidsQuery {
 /// `GET /trsrv/all-conids`: the stocks listed on an exchange.
 pub(crate) async fn all_conids(
     State(gw): State<Shared>,
-    Query(q): Query<AllConidsQuery>,
+    Q(q): Q<AllConidsQuery>,
 ) -> Result<Json<Vec<ibkr_model::contracts::ExchangeConid>>, ApiError> {
     gw.session().sso().map_err(|_| ApiError::NotLoggedIn)?;
     let ex = q.exchange.to_ascii_uppercase();
+    // IBKR answers with its own code of the market (NASDAQ's is NMS).
+    let code = if ex == "NASDAQ" {
+        "NMS".to_string()
+    } else {
+        ex.clone()
+    };
     let list: Vec<_> = gw
         .market
         .universe
@@ -995,13 +1212,15 @@ pub(crate) async fn all_conids(
         .filter(|i| i.sec_type == SecType::Stock)
         .filter(|i| {
             i.listing_exchange.to_ascii_uppercase().starts_with(&ex)
-                || i.exchange.eq_ignore_ascii_case(&ex)
+                || i.valid_exchanges
+                    .iter()
+                    .any(|v| v.eq_ignore_ascii_case(&ex))
         })
         .map(|i| {
             ibkr_model::contracts::ExchangeConid::new(
                 i.symbol.clone(),
                 Conid(i64::from(i.conid)),
-                ex.clone(),
+                code.clone(),
             )
         })
         .collect();

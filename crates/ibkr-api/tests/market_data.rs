@@ -375,7 +375,10 @@ async fn definitions_rules_schedules_and_futures() {
         .trading_schedule(&TradingScheduleRequest::new(AAPL))
         .await
         .unwrap();
-    assert_eq!(sched.exchange_time_zone, "US/Eastern", "IBKR names zones the old way");
+    assert_eq!(
+        sched.exchange_time_zone, "US/Eastern",
+        "IBKR names zones the old way"
+    );
     let days: Vec<_> = sched.days().collect();
     assert_eq!(days.len(), 6, "{days:?}");
     let (_, wed) = days

@@ -315,11 +315,7 @@ fn market_commands_against_a_served_simulator() {
     assert_eq!(chain.as_array().unwrap().len(), 4, "{chain}");
 
     let o = cmd(&["schedule", "AAPL"]);
-    assert!(
-        stdout(&o).contains("times in US/Eastern"),
-        "{}",
-        stdout(&o)
-    );
+    assert!(stdout(&o).contains("times in US/Eastern"), "{}", stdout(&o));
     assert!(stdout(&o).contains("09:30-16:00"), "{}", stdout(&o));
 
     let o = cmd(&["quote", "NOSUCH"]);
@@ -347,4 +343,22 @@ fn market_commands_against_a_served_simulator() {
     }
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_file(&list);
+}
+
+#[test]
+fn the_benchmarks_run_against_their_embedded_simulator() {
+    for args in [
+        &[
+            "--json", "bench", "pacing", "--class", "snapshot", "-n", "5",
+        ][..],
+        &["--json", "bench", "history", "-n", "5"][..],
+        &["--json", "bench", "decode", "-n", "1000"][..],
+    ] {
+        let v = json(&run(args));
+        for key in ["rate_limited", "other_errors", "failed"] {
+            if let Some(n) = v.get(key) {
+                assert_eq!(n, 0, "{args:?}: {v}");
+            }
+        }
+    }
 }

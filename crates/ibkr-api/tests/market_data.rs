@@ -413,3 +413,37 @@ async fn algos_and_exchange_listings() {
         Err(Error::Http { status: 400, .. })
     ));
 }
+
+#[tokio::test]
+async fn exchange_schedules_and_bond_filters() {
+    use ibkr_api::model::contracts::{BondFiltersRequest, SecDefScheduleRequest};
+    let (_gw, client) = setup(open_market()).await;
+    let s = client
+        .trsrv_secdef_schedule(&SecDefScheduleRequest::new("STK", "AAPL"))
+        .await
+        .unwrap();
+    let nasdaq = s
+        .iter()
+        .find(|e| e.exchange.as_deref() == Some("NASDAQ"))
+        .expect("AAPL's NASDAQ listing");
+    let monday = nasdaq
+        .schedules
+        .iter()
+        .find(|d| d.trading_schedule_date == "20000103")
+        .unwrap();
+    assert_eq!(monday.trading_times[0].opening_time, "0930");
+    assert_eq!(monday.trading_times[0].closing_time, "1600");
+    let f = client
+        .bond_filters(&BondFiltersRequest::new("e1234567"))
+        .await
+        .unwrap();
+    assert!(
+        f.bond_filters
+            .iter()
+            .any(|x| x.display_text == "Maturity Date")
+    );
+    assert!(matches!(
+        client.bond_filters(&BondFiltersRequest::new("nope")).await,
+        Err(Error::Http { status: 400, .. })
+    ));
+}

@@ -579,6 +579,71 @@ impl SearchSection {
     pub fn exchange_list(&self) -> impl Iterator<Item = &str> {
         split_list(self.exchange.as_deref().unwrap_or(""), ';')
     }
+
+    /// The expiry months as typed values (entries that do not parse are skipped).
+    pub fn months(&self) -> Vec<ContractMonth> {
+        self.month_list().filter_map(|m| m.parse().ok()).collect()
+    }
+}
+
+/// An expiry month in IBKR's `MMMYY` form, e.g. `JAN25`.
+///
+/// ```
+/// use ibkr_model::contracts::ContractMonth;
+/// let m: ContractMonth = "jan25".parse().unwrap();
+/// assert_eq!((m.year, m.month), (2025, 1));
+/// assert_eq!(m.to_string(), "JAN25");
+/// assert!("JAN2025".parse::<ContractMonth>().is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub struct ContractMonth {
+    /// The year, e.g. 2025.
+    pub year: i32,
+    /// The month, 1 to 12.
+    pub month: u32,
+}
+
+const MONTHS: [&str; 12] = [
+    "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+];
+
+impl ContractMonth {
+    /// A month of a year.
+    pub fn new(year: i32, month: u32) -> Option<Self> {
+        (1..=12)
+            .contains(&month)
+            .then_some(ContractMonth { year, month })
+    }
+}
+
+impl std::str::FromStr for ContractMonth {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let up = s.trim().to_ascii_uppercase();
+        let bad = || format!("`{s}` is not a month in IBKR's MMMYY form, e.g. JAN25");
+        if up.len() != 5 || !up.is_ascii() {
+            return Err(bad());
+        }
+        let month = MONTHS.iter().position(|m| *m == &up[..3]).ok_or_else(bad)? as u32 + 1;
+        let yy: i32 = up[3..].parse().map_err(|_| bad())?;
+        Ok(ContractMonth {
+            year: 2000 + yy,
+            month,
+        })
+    }
+}
+
+impl std::fmt::Display for ContractMonth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}{:02}",
+            MONTHS[(self.month.clamp(1, 12) - 1) as usize],
+            self.year.rem_euclid(100)
+        )
+    }
 }
 
 /// A bond issuer in a bond search result; its `id` is the `issuerId` of

@@ -311,6 +311,8 @@ fn router(shared: Shared) -> Router {
         .route("/iserver/contract/rules", post(market::contract_rules))
         .route("/iserver/contract/{conid}/algos", get(market::algos))
         .route("/trsrv/all-conids", get(market::all_conids))
+        .route("/trsrv/secdef/schedule", get(market::secdef_schedule))
+        .route("/iserver/secdef/bond-filters", get(market::bond_filters))
         .route("/iserver/marketdata/snapshot", get(market::snapshot))
         .route("/iserver/marketdata/history", get(market::history))
         .route("/iserver/marketdata/unsubscribe", post(market::unsubscribe))

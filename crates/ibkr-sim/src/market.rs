@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use ibkr_model::contracts::{
     Conid, ContractInfo, CurrencyPair, CurrencyPairs, ExchangeRate, SearchSection, SecDefInfo,
     SecDefInfoResponse, SecDefSearchRequest, SecDefSearchResult, SecType as WireSecType, Stocks,
@@ -1228,4 +1228,114 @@ pub(crate) async fn all_conids(
         return Err(bad(format!("Bad Request: no contracts listed on {ex}")));
     }
     Ok(Json(list))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct SecDefScheduleQuery {
+    #[serde(rename = "assetClass")]
+    asset_class: String,
+    symbol: String,
+    #[serde(default)]
+    exchange: Option<String>,
+}
+
+/// `GET /trsrv/secdef/schedule`: the weekly template (dates in 2000, as IBKR sends
+/// it) of each exchange the symbol trades on, times in the exchange's zone.
+pub(crate) async fn secdef_schedule(
+    State(gw): State<Shared>,
+    Q(q): Q<SecDefScheduleQuery>,
+) -> Result<Json<Vec<ibkr_model::contracts::ExchangeSchedule>>, ApiError> {
+    gw.session().sso().map_err(|_| ApiError::NotLoggedIn)?;
+    let sec: SecType = q
+        .asset_class
+        .to_ascii_uppercase()
+        .parse()
+        .map_err(|_| bad(format!("Bad Request: unknown assetClass {}", q.asset_class)))?;
+    let found = gw.market.universe.by_symbol(
+        &q.symbol,
+        &crate::instruments::SymbolFilter::any().sec_type(sec),
+    );
+    let mut out = Vec::new();
+    for i in found.into_iter().filter(|i| {
+        q.exchange
+            .as_deref()
+            .is_none_or(|e| primary(i).eq_ignore_ascii_case(e))
+    }) {
+        let sched = &i.schedule;
+        // The first week of 2000 (Saturday 1st to Friday 7th), as the recording has it.
+        let mut days = Vec::new();
+        for d in 1..=7 {
+            let day = chrono::NaiveDate::from_ymd_opt(2000, 1, d).unwrap_or_default();
+            let times = match sched
+                .regular_session(day)
+                .filter(|_| sched.is_trading_day(day))
+            {
+                Some(s) => serde_json::json!([{
+                    "openingTime": s.open.with_timezone(&sched.time_zone).format("%H%M").to_string(),
+                    "closingTime": s.close.with_timezone(&sched.time_zone).format("%H%M").to_string(),
+                    "prop": "LIQUID",
+                    "cancelDayOrders": "Y",
+                }]),
+                None => serde_json::json!([{
+                    "openingTime": "0000", "closingTime": "0000", "cancelDayOrders": "N",
+                }]),
+            };
+            days.push(serde_json::json!({
+                "clearingCycleEndTime": if sched.is_trading_day(day) { "2000" } else { "0000" },
+                "tradingScheduleDate": day.format("%Y%m%d").to_string(),
+                "sessions": [],
+                "tradingtimes": times,
+            }));
+        }
+        out.push(from_json(serde_json::json!({
+            "id": format!("p{}", i.conid),
+            "tradeVenueId": format!("v{}", primary(i).len() * 1000 + 200),
+            "exchange": primary(i),
+            "description": i.name,
+            "timezone": sched.time_zone.name(),
+            "schedules": days,
+        }))?);
+    }
+    if out.is_empty() {
+        return Err(bad(format!(
+            "Bad Request: no {} {} in the simulated universe",
+            q.asset_class, q.symbol
+        )));
+    }
+    Ok(Json(out))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct BondFiltersQuery {
+    #[serde(rename = "issuerId")]
+    issuer_id: String,
+}
+
+/// `GET /iserver/secdef/bond-filters`. The simulated universe has no bonds: any issuer
+/// id of IBKR's form (`e` and digits) gets the filters of a generic issuer (maturities
+/// over the next ten years, the usual currencies); other ids are refused.
+pub(crate) async fn bond_filters(
+    State(gw): State<Shared>,
+    Q(q): Q<BondFiltersQuery>,
+) -> Result<Json<ibkr_model::contracts::BondFilters>, ApiError> {
+    need_brokerage(&gw)?;
+    let id = q.issuer_id.trim();
+    if !(id.starts_with('e') && id.len() > 1 && id[1..].chars().all(|c| c.is_ascii_digit())) {
+        return Err(bad(format!("Bad Request: issuerId is not valid: {id}")));
+    }
+    let today = gw.market.now().date_naive();
+    let maturities: Vec<serde_json::Value> = (1..=10)
+        .map(|y| {
+            let d = chrono::NaiveDate::from_ymd_opt(today.year() + y, 12, 1).unwrap_or(today);
+            serde_json::json!({ "text": d.format("%b %Y").to_string(), "value": d.format("%Y%m").to_string() })
+        })
+        .collect();
+    from_json(serde_json::json!({
+        "bondFilters": [
+            { "displayText": "Maturity Date", "columnId": 27, "options": maturities },
+            { "displayText": "Currency", "columnId": 5, "options": [
+                { "value": "CHF" }, { "value": "EUR" }, { "value": "USD" } ] },
+        ]
+    }))
+    .map(Json)
 }

@@ -61,6 +61,8 @@ const ROUTER_ROUTES: &[(&str, &str)] = &[
     ("POST", "/iserver/contract/rules"),
     ("GET", "/iserver/contract/{conid}/algos"),
     ("GET", "/trsrv/all-conids"),
+    ("GET", "/trsrv/secdef/schedule"),
+    ("GET", "/iserver/secdef/bond-filters"),
     ("GET", "/iserver/marketdata/snapshot"),
     ("GET", "/iserver/marketdata/history"),
     ("POST", "/iserver/marketdata/unsubscribe"),
@@ -306,6 +308,22 @@ const COVERED: &[Route] = &[
         spec_method: "get",
         body: None,
         target: Some("/trsrv/all-conids?exchange=NASDAQ"),
+        setup: &[],
+    },
+    Route {
+        method: "GET",
+        path: "/trsrv/secdef/schedule",
+        spec_method: "get",
+        body: None,
+        target: Some("/trsrv/secdef/schedule?assetClass=STK&symbol=AAPL"),
+        setup: &[],
+    },
+    Route {
+        method: "GET",
+        path: "/iserver/secdef/bond-filters",
+        spec_method: "get",
+        body: None,
+        target: Some("/iserver/secdef/bond-filters?issuerId=e1234567&symbol=BOND"),
         setup: &[],
     },
     // The accounts pre-flight, then a first request that only opens the streams:
@@ -1642,6 +1660,18 @@ fn samples_match_the_spec() {
         ),
         ("get", "/iserver/contract/{conid}/algos", 200, algos_spec()),
         ("get", "/trsrv/all-conids", 200, all_conids_recorded()),
+        (
+            "get",
+            "/trsrv/secdef/schedule",
+            200,
+            sample!("GET_trsrv_secdef_schedule__tsbernar2022.json"),
+        ),
+        (
+            "get",
+            "/iserver/secdef/bond-filters",
+            200,
+            sample!("GET_iserver_secdef_bond_filters.json"),
+        ),
     ];
     let mut failures = Vec::new();
     for (method, path, status, s) in cases {
@@ -2940,6 +2970,9 @@ async fn missing_or_malformed_parameters_answer_a_json_400() {
         ("POST", "/iserver/contract/rules", Some("{}")),
         ("GET", "/iserver/contract/abc/algos", None),
         ("GET", "/trsrv/all-conids", None),
+        ("GET", "/trsrv/secdef/schedule?symbol=AAPL", None),
+        ("GET", "/iserver/secdef/bond-filters", None),
+        ("GET", "/iserver/secdef/bond-filters?issuerId=nope", None),
     ];
     let mut failures = Vec::new();
     for (method, target, body) in cases {
@@ -3227,4 +3260,52 @@ async fn all_conids() {
         a.what,
         a.body
     );
+}
+
+/// `/trsrv/secdef/schedule`: the recording's keys (a weekly template dated in 2000),
+/// and the regular hours of AAPL on NASDAQ.
+#[tokio::test]
+async fn secdef_schedule() {
+    let sim = Sim::start().await;
+    let rec = sample!("GET_trsrv_secdef_schedule__tsbernar2022.json");
+    let a = sim
+        .get("/trsrv/secdef/schedule?assetClass=STK&symbol=AAPL")
+        .await;
+    a.expect_status(200)
+        .documented_as("get", "/trsrv/secdef/schedule");
+    let got = &a.body.as_array().expect("array")[0];
+    let want = &rec.json.as_array().expect("recorded")[0];
+    let mut diffs = Vec::new();
+    // The recording has no `exchange`, `description` or `timezone`: the spec lists
+    // them, and without them a reader cannot tell the venues apart.
+    let mut g = got.clone();
+    for k in ["exchange", "description", "timezone"] {
+        g.as_object_mut().expect("object").remove(k);
+    }
+    key_diffs("[0]", &g, want, false, &mut diffs);
+    assert!(diffs.is_empty(), "{}: {diffs:?}\n{got}", a.what);
+    let day = &got["schedules"][2];
+    assert_eq!(day["tradingScheduleDate"], json!("20000103"));
+    assert_eq!(day["tradingtimes"][0]["openingTime"], json!("0930"));
+    assert_eq!(day["tradingtimes"][0]["closingTime"], json!("1600"));
+    let weekend = &got["schedules"][0];
+    assert_eq!(weekend["tradingtimes"][0]["openingTime"], json!("0000"));
+}
+
+/// `/iserver/secdef/bond-filters`: the recording's keys.
+#[tokio::test]
+async fn bond_filters() {
+    let sim = Sim::start().await;
+    let rec = sample!("GET_iserver_secdef_bond_filters.json");
+    let a = sim
+        .get("/iserver/secdef/bond-filters?issuerId=e1234567&symbol=BOND")
+        .await;
+    a.expect_status(200)
+        .documented_as("get", "/iserver/secdef/bond-filters");
+    // Each filter has options of its own shape (maturities have a `text`, currencies
+    // do not), so each is compared with the recording's filter of the same column.
+    assert_top_keys(&a.what, &a.body, &rec);
+    for n in 0..2 {
+        assert_keys_at(&a.what, &a.body, &format!("/bondFilters/{n}"), &rec);
+    }
 }

@@ -97,8 +97,8 @@ pub struct OptionContract {
 pub struct OptionChain {
     /// The underlying.
     pub underlying: Conid,
-    /// Strikes by month (calls and puts).
-    pub strikes: BTreeMap<String, Strikes>,
+    /// Strikes of each month (calls and puts), months in expiry order.
+    pub strikes: Vec<(String, Strikes)>,
     /// The contracts fetched (all of them, or those near the money when limited).
     pub contracts: Vec<OptionContract>,
 }
@@ -376,11 +376,16 @@ impl Client {
                 (m, s)
             });
         }
-        let mut strikes = BTreeMap::new();
+        let mut by_month = BTreeMap::new();
         while let Some(joined) = tasks.join_next().await {
             let (m, s) = joined.map_err(|e| Error::Config(format!("task failed: {e}")))?;
-            strikes.insert(m, s?);
+            by_month.insert(m, s?);
         }
+        // In the order IBKR lists the months: by expiry.
+        let strikes: Vec<(String, Strikes)> = months
+            .iter()
+            .filter_map(|m| by_month.remove(m).map(|s| (m.clone(), s)))
+            .collect();
         let mut infos = tokio::task::JoinSet::new();
         for (m, s) in &strikes {
             for (right, list) in [(Right::Call, &s.call), (Right::Put, &s.put)] {

@@ -22,6 +22,11 @@ use crate::client::{Client, with_query};
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
 
+/// Most contracts IBKR accepts in one snapshot request.
+pub const MAX_SNAPSHOT_CONIDS: usize = 100;
+/// Most fields IBKR accepts in one snapshot request.
+pub const MAX_SNAPSHOT_FIELDS: usize = 50;
+
 /// Typed quotes, and what did not arrive in time.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -69,18 +74,19 @@ impl Client {
 
     /// Typed quotes of `conids` with `fields`: polls the snapshot (within pacing)
     /// until every requested field has arrived for every contract or `wait` has
-    /// passed, then reports what never came in [`Quotes::missing`].
+    /// passed, then reports what never came in [`Quotes::missing`]. Long lists are
+    /// split into requests of at most [`MAX_SNAPSHOT_CONIDS`] contracts and
+    /// [`MAX_SNAPSHOT_FIELDS`] fields.
     pub async fn quotes(
         &self,
         conids: &[Conid],
         fields: &[MarketDataField],
         wait: Duration,
     ) -> Result<Quotes> {
-        let req = SnapshotRequest::new(conids.iter().copied(), fields.iter().copied());
         let deadline = Instant::now() + wait;
         let mut delay = Duration::from_millis(200);
         loop {
-            let rows = self.snapshot(&req).await?;
+            let rows = self.snapshot_chunked(conids, fields).await?;
             let missing = missing_fields(conids, fields, &rows);
             if missing.is_empty() || Instant::now() + delay > deadline {
                 let mut quotes = Vec::with_capacity(conids.len());
@@ -105,6 +111,28 @@ impl Client {
             tokio::time::sleep(delay).await;
             delay = (delay * 2).min(Duration::from_secs(1));
         }
+    }
+
+    /// Snapshots of any number of contracts and fields, in requests within IBKR's
+    /// bounds (100 contracts and 50 fields each), rows merged per contract.
+    async fn snapshot_chunked(
+        &self,
+        conids: &[Conid],
+        fields: &[MarketDataField],
+    ) -> Result<Vec<SnapshotRow>> {
+        let mut merged: Vec<SnapshotRow> = Vec::with_capacity(conids.len());
+        for cs in conids.chunks(MAX_SNAPSHOT_CONIDS) {
+            for fs in fields.chunks(MAX_SNAPSHOT_FIELDS.max(1)) {
+                let req = SnapshotRequest::new(cs.iter().copied(), fs.iter().copied());
+                for row in self.snapshot(&req).await? {
+                    match merged.iter_mut().find(|r| r.conid == row.conid) {
+                        Some(r) => r.fields.extend(row.fields),
+                        None => merged.push(row),
+                    }
+                }
+            }
+        }
+        Ok(merged)
     }
 
     /// `POST /iserver/marketdata/unsubscribe`: stops the stream of a contract.

@@ -299,7 +299,8 @@ async fn option_chains_are_fetched_concurrently() {
     // Without a centre every strike of the 2 months comes back, calls and puts.
     let per_month: usize = chain
         .strikes
-        .values()
+        .iter()
+        .map(|(_, s)| s)
         .map(|s| s.call.len() + s.put.len())
         .sum();
     assert_eq!(chain.contracts.len(), per_month);
@@ -446,4 +447,27 @@ async fn exchange_schedules_and_bond_filters() {
         client.bond_filters(&BondFiltersRequest::new("nope")).await,
         Err(Error::Http { status: 400, .. })
     ));
+}
+
+#[tokio::test]
+async fn long_lists_of_contracts_are_split_into_requests_ibkr_accepts() {
+    let (_gw, client) = setup(open_market()).await;
+    // 120 option contracts of AAPL: more than IBKR's 100 per request.
+    let chain = within(client.option_chain(AAPL, Some(3), None, None))
+        .await
+        .unwrap();
+    let conids: Vec<Conid> = chain.contracts.iter().map(|c| c.conid).take(120).collect();
+    assert_eq!(conids.len(), 120);
+    let q = within(client.quotes(&conids, &[F::Last, F::Bid], Duration::from_secs(20)))
+        .await
+        .unwrap();
+    assert_eq!(q.quotes.len(), 120);
+    assert!(
+        q.missing.is_empty(),
+        "{:?}",
+        q.missing.keys().take(3).collect::<Vec<_>>()
+    );
+    // Two requests per round (100 + 20), and at least two rounds (the first only
+    // opens the streams).
+    assert!(client.pacing_metrics().classes["snapshot"].sent >= 4);
 }

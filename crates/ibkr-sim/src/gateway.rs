@@ -23,7 +23,7 @@ use crate::faults::{Fault, FaultKind, FaultQueue, RandomFaults};
 use crate::http::error_body;
 use crate::pacing::{Enforcer, Refusal};
 use crate::session::{SessionMachine, SessionSnapshot};
-use crate::{accounts, auth, control, login, market, server, tls};
+use crate::{accounts, auth, contracts, control, login, market, market_data, server, tls};
 
 /// State shared by every request.
 pub(crate) type Shared = Arc<Inner>;
@@ -293,32 +293,41 @@ fn router(shared: Shared) -> Router {
         .route("/iserver/accounts", get(accounts::accounts))
         .route(
             "/iserver/secdef/search",
-            get(market::search_get).post(market::search_post),
+            get(contracts::search_get).post(contracts::search_post),
         )
-        .route("/iserver/secdef/strikes", get(market::strikes))
-        .route("/iserver/secdef/info", get(market::secdef_info))
-        .route("/iserver/contract/{conid}/info", get(market::contract_info))
-        .route("/iserver/currency/pairs", get(market::currency_pairs))
-        .route("/iserver/exchangerate", get(market::exchange_rate))
-        .route("/trsrv/stocks", get(market::trsrv_stocks))
-        .route("/trsrv/futures", get(market::trsrv_futures))
-        .route("/trsrv/secdef", get(market::trsrv_secdef))
-        .route("/contract/trading-schedule", get(market::trading_schedule))
+        .route("/iserver/secdef/strikes", get(contracts::strikes))
+        .route("/iserver/secdef/info", get(contracts::secdef_info))
+        .route(
+            "/iserver/contract/{conid}/info",
+            get(contracts::contract_info),
+        )
+        .route("/iserver/currency/pairs", get(contracts::currency_pairs))
+        .route("/iserver/exchangerate", get(contracts::exchange_rate))
+        .route("/trsrv/stocks", get(contracts::trsrv_stocks))
+        .route("/trsrv/futures", get(contracts::trsrv_futures))
+        .route("/trsrv/secdef", get(contracts::trsrv_secdef))
+        .route(
+            "/contract/trading-schedule",
+            get(contracts::trading_schedule),
+        )
         .route(
             "/iserver/contract/{conid}/info-and-rules",
-            get(market::info_and_rules),
+            get(contracts::info_and_rules),
         )
-        .route("/iserver/contract/rules", post(market::contract_rules))
-        .route("/iserver/contract/{conid}/algos", get(market::algos))
-        .route("/trsrv/all-conids", get(market::all_conids))
-        .route("/trsrv/secdef/schedule", get(market::secdef_schedule))
-        .route("/iserver/secdef/bond-filters", get(market::bond_filters))
-        .route("/iserver/marketdata/snapshot", get(market::snapshot))
-        .route("/iserver/marketdata/history", get(market::history))
-        .route("/iserver/marketdata/unsubscribe", post(market::unsubscribe))
+        .route("/iserver/contract/rules", post(contracts::contract_rules))
+        .route("/iserver/contract/{conid}/algos", get(contracts::algos))
+        .route("/trsrv/all-conids", get(contracts::all_conids))
+        .route("/trsrv/secdef/schedule", get(contracts::secdef_schedule))
+        .route("/iserver/secdef/bond-filters", get(contracts::bond_filters))
+        .route("/iserver/marketdata/snapshot", get(market_data::snapshot))
+        .route("/iserver/marketdata/history", get(market_data::history))
+        .route(
+            "/iserver/marketdata/unsubscribe",
+            post(market_data::unsubscribe),
+        )
         .route(
             "/iserver/marketdata/unsubscribeall",
-            get(market::unsubscribe_all),
+            get(market_data::unsubscribe_all),
         )
         .fallback(auth::fallback)
         .method_not_allowed_fallback(auth::fallback)

@@ -24,6 +24,7 @@
 mod accounts;
 mod auth;
 mod config;
+mod contracts;
 pub mod control;
 mod faults;
 mod gateway;
@@ -31,6 +32,7 @@ mod http;
 pub mod instruments;
 mod login;
 mod market;
+mod market_data;
 mod pacing;
 pub mod prices;
 mod server;

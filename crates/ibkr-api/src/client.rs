@@ -392,7 +392,7 @@ impl Client {
         if let Some(window) = cache_for.filter(|_| self.cached_reads)
             && let Some(bytes) = self.cached(&label, window)
         {
-            tracing::debug!(request = %label, "answered from a read younger than {window:?}");
+            tracing::debug!(request = %masked(&label), "answered from a read younger than {window:?}");
             return decode(&label, &bytes);
         }
         let deadline = self.max_wait.map(|w| Instant::now() + w);
@@ -451,7 +451,7 @@ impl Client {
                 rand::random(),
             ) {
                 Decision::Retry(after) => {
-                    tracing::info!(request = %label, attempt = attempt + 1, "retrying in {after:?}: {err}");
+                    tracing::info!(request = %masked(&label), attempt = attempt + 1, "retrying in {after:?}: {}", masked(&err.to_string()));
                     self.inner.pacer.count(class, |m| m.retries += 1);
                     tokio::time::sleep(after).await;
                     attempt += 1;
@@ -485,7 +485,7 @@ impl Client {
             }
             None => {}
         }
-        tracing::debug!(request = %label, "sending");
+        tracing::debug!(request = %masked(label), "sending");
         let resp = req.send().await.map_err(|e| self.transport(label, e))?;
         let status = resp.status();
         let retry_after = resp
@@ -495,7 +495,7 @@ impl Client {
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
         let bytes = resp.bytes().await.map_err(|e| self.transport(label, e))?;
-        tracing::debug!(request = %label, status = status.as_u16(), bytes = bytes.len(), "answered");
+        tracing::debug!(request = %masked(label), status = status.as_u16(), bytes = bytes.len(), "answered");
         if !status.is_success() {
             return Err(self.status_error(label, path, status, retry_after, &bytes));
         }
@@ -627,6 +627,39 @@ fn decode<T: DeserializeOwned>(label: &str, bytes: &[u8]) -> Result<T> {
     })
 }
 
+/// A request line for logs, with account ids masked (`/portfolio/DU1234567/summary` →
+/// `/portfolio/DU****567/summary`): logs travel further than the program.
+pub(crate) fn masked(label: &str) -> String {
+    let looks_like_account = |seg: &str| {
+        let letters = seg.chars().take_while(|c| c.is_ascii_uppercase()).count();
+        let digits = &seg[letters..];
+        (1..=3).contains(&letters)
+            && digits.len() >= 5
+            && digits.chars().all(|c| c.is_ascii_digit())
+    };
+    label
+        .split_inclusive(['/', '?', '&', '=', ' ', ','])
+        .map(|part| {
+            let (seg, sep) = match part.char_indices().last() {
+                Some((i, c)) if "/?&= ,".contains(c) => (&part[..i], &part[i..]),
+                _ => (part, ""),
+            };
+            if looks_like_account(seg) {
+                let keep = 3.min(seg.len());
+                let letters = seg.chars().take_while(|c| c.is_ascii_uppercase()).count();
+                format!(
+                    "{}{}{}{sep}",
+                    &seg[..letters],
+                    "*".repeat(seg.len() - letters - keep),
+                    &seg[seg.len() - keep..]
+                )
+            } else {
+                part.to_string()
+            }
+        })
+        .collect()
+}
+
 /// `path?query` with the query serialised from `q` (nothing when it is empty).
 pub(crate) fn with_query<Q: Serialize + ?Sized>(path: &str, q: &Q) -> Result<String> {
     let query = serde_urlencoded::to_string(q)
@@ -718,6 +751,23 @@ mod tests {
         );
         assert!(parse_gateway("ftp://x", "/v1/api").is_err());
         assert!(parse_gateway("https://", "/v1/api").is_err());
+    }
+
+    #[test]
+    fn account_ids_are_masked_in_log_lines() {
+        assert_eq!(
+            masked("GET /portfolio/DU1234567/summary"),
+            "GET /portfolio/DU****567/summary"
+        );
+        assert_eq!(
+            masked("POST /iserver/account/U7654321/orders?x=U1234567"),
+            "POST /iserver/account/U****321/orders?x=U****567"
+        );
+        assert_eq!(masked("GET /tickle"), "GET /tickle");
+        assert_eq!(
+            masked("GET /iserver/marketdata/snapshot?conids=265598,756733"),
+            "GET /iserver/marketdata/snapshot?conids=265598,756733"
+        );
     }
 
     #[test]

@@ -30,6 +30,7 @@ pub mod error;
 pub mod market_data;
 pub mod num;
 pub mod pacing;
+pub mod portfolio;
 pub mod time;
 
 /// A JSON object holding the fields a type does not model, kept so that nothing is lost.

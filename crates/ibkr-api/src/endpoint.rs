@@ -111,6 +111,9 @@ impl Endpoint {
         match self {
             Endpoint::Raw => *method == reqwest::Method::GET,
             Endpoint::Logout => false,
+            // Safe to repeat, but IBKR's 500 {"error":"unknown"} for a stream that is
+            // not open is an answer, not a glitch: nothing to retry.
+            Endpoint::Unsubscribe => false,
             Endpoint::AuthStatus
             | Endpoint::InitBrokerageSession
             | Endpoint::Reauthenticate
@@ -136,7 +139,6 @@ impl Endpoint {
             | Endpoint::ExchangeRate
             | Endpoint::Snapshot
             | Endpoint::History
-            | Endpoint::Unsubscribe
             | Endpoint::UnsubscribeAll => true,
         }
     }

@@ -23,6 +23,7 @@
 
 mod accounts;
 mod auth;
+pub mod broker;
 mod config;
 mod contracts;
 pub mod control;

@@ -471,3 +471,16 @@ async fn brokerage_accounts_need_the_brokerage_session() {
         Err(Error::NoBrokerageSession { .. })
     ));
 }
+
+#[tokio::test]
+async fn an_advisor_login_lists_its_master_and_sub_accounts() {
+    let (_gw, client) =
+        gateway_with(GatewayConfig::for_tests().broker(ibkr_sim::broker::BrokerConfig::advisor()))
+            .await;
+    let a = client.brokerage_accounts().await.unwrap();
+    assert_eq!(a.accounts, ["DF1234567", "DU1234568", "DU1234569"]);
+    assert_eq!(a.selected_account.as_deref(), Some("DF1234567"));
+    let props = a.acct_props.unwrap();
+    assert_eq!(props["DF1234567"].has_child_accounts, Some(true));
+    assert_eq!(props["DU1234568"].has_child_accounts, Some(false));
+}

@@ -11,12 +11,10 @@ use ibkr_model::accounts::{AccountProperties, BrokerageAccounts};
 use ibkr_model::auth::ServerInfo;
 
 use crate::auth::{SERVER_NAME, SERVER_VERSION};
+use crate::broker::AccountType;
 use crate::gateway::Shared;
 use crate::http::ApiError;
 use crate::session::BrokerageState;
-
-/// The paper account every simulated login owns (until the paper broker lands).
-pub(crate) const PAPER_ACCOUNT: &str = "DU1234567";
 
 pub(crate) async fn accounts(
     State(gw): State<Shared>,
@@ -29,25 +27,35 @@ pub(crate) async fn accounts(
     sso.accounts_queried = true;
     let session = sso.id.clone();
     drop(m);
-    let mut a = BrokerageAccounts::new(vec![PAPER_ACCOUNT.to_string()]);
-    let mut props = AccountProperties::default();
-    props.has_child_accounts = Some(false);
-    props.supports_cash_qty = Some(true);
-    props.supports_fractions = Some(true);
-    for flag in [
-        "liteUnderPro",
-        "noFXConv",
-        "isProp",
-        "allowCustomerTime",
-        "autoFx",
-    ] {
-        props.extra.insert(flag.into(), false.into());
-    }
-    a.acct_props = Some(BTreeMap::from([(PAPER_ACCOUNT.to_string(), props)]));
-    a.aliases = Some(BTreeMap::from([(
-        PAPER_ACCOUNT.to_string(),
-        PAPER_ACCOUNT.to_string(),
-    )]));
+    // The broker's accounts: for an advisor the master first, then its sub-accounts.
+    let (ids, props, aliases) = {
+        let broker = gw.broker();
+        let mut ids = Vec::new();
+        let mut props = BTreeMap::new();
+        let mut aliases = BTreeMap::new();
+        for acct in broker.accounts() {
+            let mut p = AccountProperties::default();
+            p.has_child_accounts = Some(acct.account_type == AccountType::Advisor);
+            p.supports_cash_qty = Some(true);
+            p.supports_fractions = Some(true);
+            for flag in [
+                "liteUnderPro",
+                "noFXConv",
+                "isProp",
+                "allowCustomerTime",
+                "autoFx",
+            ] {
+                p.extra.insert(flag.into(), false.into());
+            }
+            ids.push(acct.id.clone());
+            props.insert(acct.id.clone(), p);
+            aliases.insert(acct.id.clone(), acct.alias.clone());
+        }
+        (ids, props, aliases)
+    };
+    let mut a = BrokerageAccounts::new(ids);
+    a.acct_props = Some(props);
+    a.aliases = Some(aliases);
     a.allow_features = Some(allow_features());
     a.chart_periods = Some(
         ["STK", "CFD", "OPT", "FUT", "CASH", "IND", "BOND", "FUND"]

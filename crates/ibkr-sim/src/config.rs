@@ -44,6 +44,8 @@ pub struct GatewayConfig {
     /// The market's time at start (it then runs with the wall clock); the wall clock
     /// when `None`. Tests pin it to know whether markets are open.
     pub market_time: Option<chrono::DateTime<chrono::Utc>>,
+    /// The paper broker's accounts: one individual paper account by default.
+    pub broker: crate::broker::BrokerConfig,
 }
 
 impl Default for GatewayConfig {
@@ -63,6 +65,7 @@ impl Default for GatewayConfig {
             faults: None,
             seed: 0,
             market_time: None,
+            broker: crate::broker::BrokerConfig::individual(),
         }
     }
 }
@@ -89,6 +92,12 @@ impl GatewayConfig {
     /// Sets the penalty-box time after a 429.
     pub fn penalty(mut self, d: Duration) -> Self {
         self.penalty = d;
+        self
+    }
+
+    /// Sets the paper broker's accounts, e.g. [`BrokerConfig::advisor`](crate::broker::BrokerConfig::advisor).
+    pub fn broker(mut self, broker: crate::broker::BrokerConfig) -> Self {
+        self.broker = broker;
         self
     }
 

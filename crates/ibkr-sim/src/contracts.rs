@@ -662,7 +662,13 @@ pub(crate) async fn contract_rules(
         m.insert("costReport".into(), false.into());
         m.insert(
             "canTradeAcctIds".into(),
-            serde_json::json!([crate::accounts::PAPER_ACCOUNT]),
+            serde_json::json!(
+                gw.broker()
+                    .accounts()
+                    .iter()
+                    .map(|a| a.id.clone())
+                    .collect::<Vec<_>>()
+            ),
         );
         m.insert("error".into(), serde_json::Value::Null);
         m.insert("negativeCapable".into(), false.into());

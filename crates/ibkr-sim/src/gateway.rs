@@ -35,6 +35,8 @@ pub(crate) struct Inner {
     random_faults: Mutex<Option<(RandomFaults, StdRng)>>,
     enforcer: Option<Arc<Enforcer>>,
     pub market: market::Market,
+    /// The paper broker: accounts, cash, positions.
+    pub broker: Mutex<crate::broker::Broker>,
 }
 
 impl Inner {
@@ -43,6 +45,10 @@ impl Inner {
         let mut m = self.session.lock().unwrap_or_else(|p| p.into_inner());
         m.expire_if_idle(Instant::now());
         m
+    }
+
+    pub fn broker(&self) -> MutexGuard<'_, crate::broker::Broker> {
+        self.broker.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn faults(&self) -> MutexGuard<'_, FaultQueue> {
@@ -98,6 +104,9 @@ pub enum StartError {
         /// The system's error.
         source: std::io::Error,
     },
+    /// The configuration is inconsistent (e.g. the broker's accounts).
+    #[error("invalid simulator configuration: {0}")]
+    Config(String),
     /// The TLS certificate could not be made.
     #[error("cannot make the gateway's TLS certificate: {0}")]
     Tls(String),
@@ -151,6 +160,8 @@ impl Gateway {
             .clone()
             .map(|t| Arc::new(Enforcer::new(t, config.penalty)));
         let market = market::Market::new(config.seed, config.market_time);
+        let broker = crate::broker::Broker::new(config.broker.clone(), &market.universe)
+            .map_err(|e| StartError::Config(e.to_string()))?;
         let random_faults = config
             .faults
             .clone()
@@ -162,6 +173,7 @@ impl Gateway {
             random_faults: Mutex::new(random_faults),
             enforcer,
             market,
+            broker: Mutex::new(broker),
         });
         let app = router(shared.clone());
         let (stop, stopped) = watch::channel(false);

@@ -22,6 +22,12 @@ pub enum Endpoint {
     Logout,
     /// `GET /iserver/accounts`
     BrokerageAccounts,
+    /// `GET /portfolio/accounts`
+    PortfolioAccounts,
+    /// `GET /portfolio/{acct}/summary`
+    PortfolioSummary,
+    /// `GET /portfolio/{acct}/ledger`
+    PortfolioLedger,
     /// `GET /iserver/secdef/search`
     SecDefSearch,
     /// `POST /iserver/secdef/search`
@@ -79,6 +85,9 @@ impl Endpoint {
             Endpoint::ValidateSso => "GET /sso/validate",
             Endpoint::Logout => "POST /logout",
             Endpoint::BrokerageAccounts => "GET /iserver/accounts",
+            Endpoint::PortfolioAccounts => "GET /portfolio/accounts",
+            Endpoint::PortfolioSummary => "GET /portfolio/{acct}/summary",
+            Endpoint::PortfolioLedger => "GET /portfolio/{acct}/ledger",
             Endpoint::SecDefSearch => "GET /iserver/secdef/search",
             Endpoint::SecDefSearchPost => "POST /iserver/secdef/search",
             Endpoint::SecDefStrikes => "GET /iserver/secdef/strikes",
@@ -120,6 +129,9 @@ impl Endpoint {
             | Endpoint::Tickle
             | Endpoint::ValidateSso
             | Endpoint::BrokerageAccounts
+            | Endpoint::PortfolioAccounts
+            | Endpoint::PortfolioSummary
+            | Endpoint::PortfolioLedger
             | Endpoint::SecDefSearch
             | Endpoint::SecDefSearchPost
             | Endpoint::SecDefStrikes

@@ -43,6 +43,7 @@ mod endpoint;
 mod error;
 pub mod market_data;
 pub mod pacing;
+pub mod portfolio;
 pub mod retry;
 pub mod session;
 mod tls;

@@ -23,7 +23,9 @@ use crate::faults::{Fault, FaultKind, FaultQueue, RandomFaults};
 use crate::http::error_body;
 use crate::pacing::{Enforcer, Refusal};
 use crate::session::{SessionMachine, SessionSnapshot};
-use crate::{accounts, auth, contracts, control, login, market, market_data, server, tls};
+use crate::{
+    accounts, auth, contracts, control, login, market, market_data, portfolio, server, tls,
+};
 
 /// State shared by every request.
 pub(crate) type Shared = Arc<Inner>;
@@ -303,6 +305,9 @@ fn router(shared: Shared) -> Router {
         .route("/sso/validate", get(auth::sso_validate))
         .route("/logout", post(auth::logout))
         .route("/iserver/accounts", get(accounts::accounts))
+        .route("/portfolio/accounts", get(portfolio::accounts))
+        .route("/portfolio/{accountId}/summary", get(portfolio::summary))
+        .route("/portfolio/{accountId}/ledger", get(portfolio::ledger))
         .route(
             "/iserver/secdef/search",
             get(contracts::search_get).post(contracts::search_post),

@@ -35,6 +35,7 @@ mod login;
 mod market;
 mod market_data;
 mod pacing;
+mod portfolio;
 pub mod prices;
 mod server;
 pub mod session;

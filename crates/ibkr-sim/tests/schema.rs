@@ -63,6 +63,9 @@ const ROUTER_ROUTES: &[(&str, &str)] = &[
     ("GET", "/trsrv/all-conids"),
     ("GET", "/trsrv/secdef/schedule"),
     ("GET", "/iserver/secdef/bond-filters"),
+    ("GET", "/portfolio/accounts"),
+    ("GET", "/portfolio/{accountId}/summary"),
+    ("GET", "/portfolio/{accountId}/ledger"),
     ("GET", "/iserver/marketdata/snapshot"),
     ("GET", "/iserver/marketdata/history"),
     ("POST", "/iserver/marketdata/unsubscribe"),
@@ -326,6 +329,30 @@ const COVERED: &[Route] = &[
         target: Some("/iserver/secdef/bond-filters?issuerId=e1234567&symbol=BOND"),
         setup: &[],
     },
+    Route {
+        method: "GET",
+        path: "/portfolio/accounts",
+        spec_method: "get",
+        body: None,
+        target: None,
+        setup: &[],
+    },
+    Route {
+        method: "GET",
+        path: "/portfolio/{accountId}/summary",
+        spec_method: "get",
+        body: None,
+        target: Some("/portfolio/DU1234567/summary"),
+        setup: &[],
+    },
+    Route {
+        method: "GET",
+        path: "/portfolio/{accountId}/ledger",
+        spec_method: "get",
+        body: None,
+        target: Some("/portfolio/DU1234567/ledger"),
+        setup: &[],
+    },
     // The accounts pre-flight, then a first request that only opens the streams:
     // the answer checked is the second one, with values.
     Route {
@@ -429,6 +456,33 @@ macro_rules! ok_schema {
 }
 
 const SPEC_CORRECTIONS: &[Correction] = &[
+    null_sent!(
+        "accountAttributes",
+        "accountAlias",
+        "GET_portfolio_accounts__item0.json"
+    ),
+    Correction {
+        pointer: "/components/schemas/accountAttributes/properties/businessType/enum",
+        original: Some(r#"["IB_SALES", "IB_PROSERVE"]"#),
+        corrected: r#"["IB_SALES", "IB_PROSERVE", "INDEPENDENT"]"#,
+        why: "the recorded paper account is `\"businessType\": \"INDEPENDENT\"`, outside the spec's enum",
+        evidence: (
+            "accountAttributes",
+            "GET_portfolio_accounts__item0.json",
+            include_str!("fixtures/samples/GET_portfolio_accounts__item0.json"),
+        ),
+    },
+    Correction {
+        pointer: "/components/schemas/portfolioSummaryValue/properties/currency/type",
+        original: Some(r#""number""#),
+        corrected: r#"["string", "null"]"#,
+        why: "a currency code (`\"USD\"`) or null in the recording and the spec's own examples, typed number by the spec",
+        evidence: (
+            "portfolioSummaryValue",
+            "GET_portfolio_accountId_summary__accountcode.json",
+            include_str!("fixtures/samples/GET_portfolio_accountId_summary__accountcode.json"),
+        ),
+    },
     null_sent!(
         "secDefInfoResponse",
         "listingExchange",
@@ -3307,5 +3361,63 @@ async fn bond_filters() {
     assert_top_keys(&a.what, &a.body, &rec);
     for n in 0..2 {
         assert_keys_at(&a.what, &a.body, &format!("/bondFilters/{n}"), &rec);
+    }
+}
+
+/// `/portfolio/accounts`: the recording's keys, values of the account fields.
+#[tokio::test]
+async fn portfolio_accounts() {
+    let sim = Sim::start().await;
+    let rec = sample!("GET_portfolio_accounts.json");
+    let a = sim.get("/portfolio/accounts").await;
+    a.expect_status(200)
+        .documented_as("get", "/portfolio/accounts");
+    let got = &a.body.as_array().expect("array")[0];
+    let want = &rec.json.as_array().expect("recorded")[0];
+    let mut diffs = Vec::new();
+    key_diffs("[0]", got, want, true, &mut diffs);
+    assert!(diffs.is_empty(), "{}: {diffs:?}\n{got}", a.what);
+    assert_eq!(got["accountId"], json!("DU1234567"));
+}
+
+/// `/portfolio/{accountId}/summary`: every key the (trimmed) recording has, each value
+/// object with the recording's keys; 500 for an unknown account, as IBKR documents.
+#[tokio::test]
+async fn portfolio_summary() {
+    let sim = Sim::start().await;
+    let rec = sample!("GET_portfolio_accountId_summary.json");
+    let a = sim.get("/portfolio/DU1234567/summary").await;
+    a.expect_status(200)
+        .documented_as("get", "/portfolio/{accountId}/summary");
+    let want = rec.json.as_object().expect("recorded");
+    // The recording was trimmed to 5 keys; the simulator sends more of IBKR's keys.
+    for (key, value) in want {
+        let got = a
+            .body
+            .get(key)
+            .unwrap_or_else(|| panic!("{}: no `{key}`", a.what));
+        let mut diffs = Vec::new();
+        key_diffs(key, got, value, true, &mut diffs);
+        assert!(diffs.is_empty(), "{}: {diffs:?}", a.what);
+    }
+    let a = sim.get("/portfolio/DU0000000/summary").await;
+    a.expect_status(500)
+        .documented_as("get", "/portfolio/{accountId}/summary")
+        .is_schema("errorOnlyResponse");
+}
+
+/// `/portfolio/{accountId}/ledger`: every entry with the recording's `BASE` keys.
+#[tokio::test]
+async fn portfolio_ledger() {
+    let sim = Sim::start().await;
+    let rec = sample!("GET_portfolio_accountId_ledger.json");
+    let a = sim.get("/portfolio/DU1234567/ledger").await;
+    a.expect_status(200)
+        .documented_as("get", "/portfolio/{accountId}/ledger");
+    assert_top_keys(&a.what, &a.body, &rec);
+    for ccy in ["USD", "BASE"] {
+        let mut diffs = Vec::new();
+        key_diffs(ccy, &a.body[ccy], &rec.json["BASE"], true, &mut diffs);
+        assert!(diffs.is_empty(), "{}: {diffs:?}", a.what);
     }
 }

@@ -1,0 +1,39 @@
+//! Portfolio: accounts, summary, ledger (more portfolio calls are being added).
+
+use ibkr_model::accounts::AccountId;
+use ibkr_model::portfolio::{Ledger, PortfolioAccount, PortfolioSummary};
+use reqwest::Method;
+
+use crate::client::Client;
+use crate::endpoint::Endpoint;
+use crate::error::Result;
+
+impl Client {
+    /// `GET /portfolio/accounts`: the accounts the portfolio endpoints can read.
+    /// IBKR allows one call per 5 s (the pacer waits; see
+    /// [`Client::with_cached_reads`] to take a recent answer instead).
+    pub async fn portfolio_accounts(&self) -> Result<Vec<PortfolioAccount>> {
+        self.call::<(), _>(
+            Endpoint::PortfolioAccounts,
+            Method::GET,
+            "/portfolio/accounts",
+            None,
+        )
+        .await
+    }
+
+    /// `GET /portfolio/{acct}/summary`: net liquidation, cash, margins, buying power...
+    /// by IBKR's keys (see the accessors of [`PortfolioSummary`]).
+    pub async fn portfolio_summary(&self, account: &AccountId) -> Result<PortfolioSummary> {
+        let p = format!("/portfolio/{}/summary", account.as_str());
+        self.call::<(), _>(Endpoint::PortfolioSummary, Method::GET, &p, None)
+            .await
+    }
+
+    /// `GET /portfolio/{acct}/ledger`: cash and values per currency, and `BASE`.
+    pub async fn portfolio_ledger(&self, account: &AccountId) -> Result<Ledger> {
+        let p = format!("/portfolio/{}/ledger", account.as_str());
+        self.call::<(), _>(Endpoint::PortfolioLedger, Method::GET, &p, None)
+            .await
+    }
+}

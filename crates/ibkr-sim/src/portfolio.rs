@@ -1,0 +1,198 @@
+//! Portfolio endpoints, served from the paper broker valued at the price engine's
+//! prices: `/portfolio/accounts`, `/portfolio/{acct}/summary`, `/portfolio/{acct}/ledger`.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use ibkr_model::portfolio::{Ledger, PortfolioAccount, PortfolioSummary};
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+
+use crate::broker::{AccountType, Valuation};
+use crate::gateway::Shared;
+use crate::http::ApiError;
+use crate::market::from_json;
+
+/// The SSO session is enough for `/portfolio/*`, as at IBKR.
+fn need_sso(gw: &Shared) -> Result<(), ApiError> {
+    gw.session()
+        .sso()
+        .map(|_| ())
+        .map_err(|_| ApiError::NotLoggedIn)
+}
+
+/// An exchange rate as IBKR writes it: `1` for the base currency, else a number.
+fn rate_json(d: Decimal) -> serde_json::Value {
+    if d.fract().is_zero() {
+        serde_json::json!(d.to_i64().unwrap_or(1))
+    } else {
+        num(d)
+    }
+}
+
+fn num(d: Decimal) -> serde_json::Value {
+    serde_json::json!(d.to_f64().unwrap_or(0.0))
+}
+
+/// `GET /portfolio/accounts`: the broker's accounts, shaped as recorded.
+pub(crate) async fn accounts(
+    State(gw): State<Shared>,
+) -> Result<Json<Vec<PortfolioAccount>>, ApiError> {
+    need_sso(&gw)?;
+    let broker = gw.broker();
+    let mut out = Vec::new();
+    for a in broker.accounts() {
+        let is_master = a.account_type == AccountType::Advisor;
+        out.push(from_json(serde_json::json!({
+            "id": a.id,
+            "PrepaidCrypto-Z": false,
+            "PrepaidCrypto-P": false,
+            "brokerageAccess": true,
+            "accountId": a.id,
+            "accountVan": a.id,
+            "accountTitle": a.alias,
+            "displayName": a.alias,
+            "accountAlias": null,
+            "accountStatus": 1_769_922_000_000_i64,
+            "currency": a.base_currency,
+            "type": "DEMO",
+            "tradingType": "STKNOPT",
+            "businessType": "INDEPENDENT",
+            "category": "",
+            "ibEntity": "IBLLC-US",
+            "faclient": a.parent.is_some(),
+            "clearingStatus": "O",
+            "covestor": false,
+            "noClientTrading": false,
+            "trackVirtualFXPortfolio": false,
+            "acctCustType": if is_master { "ADVISOR" } else { "INDIVIDUAL" },
+            "parent": {
+                "mmc": [],
+                "accountId": a.parent.clone().unwrap_or_default(),
+                "isMParent": is_master,
+                "isMChild": a.parent.is_some(),
+                "isMultiplex": false,
+            },
+            "desc": a.id,
+        }))?);
+    }
+    Ok(Json(out))
+}
+
+fn valued(gw: &Shared, acct: &str) -> Result<Valuation, ApiError> {
+    let broker = gw.broker();
+    // As IBKR documents for /portfolio: a wrong account id is found late, and answered
+    // 500 with the reason.
+    broker
+        .account(acct)
+        .map_err(|_| ApiError::InternalOnly(format!("accountId is not valid: {acct}")))?;
+    broker
+        .valuation_at(acct, &gw.market.engine, gw.market.now())
+        .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// `GET /portfolio/{acct}/summary`: IBKR's key → value-object map.
+pub(crate) async fn summary(
+    State(gw): State<Shared>,
+    Path(acct): Path<String>,
+) -> Result<Json<PortfolioSummary>, ApiError> {
+    need_sso(&gw)?;
+    let v = valued(&gw, &acct)?;
+    let s = &v.summary;
+    let ts = gw.market.now().timestamp();
+    // As recorded: the amount as a number, and again as text in `value`.
+    let amount = |d: Decimal| {
+        serde_json::json!({
+            "amount": num(d), "currency": s.base_currency, "isNull": false,
+            "timestamp": ts, "value": d.normalize().to_string(), "severity": 0,
+        })
+    };
+    let mut m = serde_json::Map::new();
+    m.insert(
+        "accountcode".into(),
+        serde_json::json!({
+            "amount": 0.0, "currency": null, "isNull": false,
+            "timestamp": ts, "value": acct, "severity": 0,
+        }),
+    );
+    for (key, d) in [
+        ("netliquidation", s.net_liquidation),
+        ("buyingpower", s.buying_power),
+        ("totalcashvalue", s.total_cash),
+        ("initmarginreq", s.init_margin),
+        ("maintmarginreq", s.maint_margin),
+        ("availablefunds", s.available_funds),
+        ("excessliquidity", s.excess_liquidity),
+        ("grosspositionvalue", s.gross_position_value),
+        ("unrealizedpnl", s.unrealized_pnl),
+        ("realizedpnl", s.realized_pnl),
+    ] {
+        m.insert(key.into(), amount(d));
+    }
+    from_json(serde_json::Value::Object(m)).map(Json)
+}
+
+/// `GET /portfolio/{acct}/ledger`: a ledger per currency, and `BASE` (all currencies
+/// converted to the base currency).
+pub(crate) async fn ledger(
+    State(gw): State<Shared>,
+    Path(acct): Path<String>,
+) -> Result<Json<Ledger>, ApiError> {
+    need_sso(&gw)?;
+    let v = valued(&gw, &acct)?;
+    let ts = gw.market.now().timestamp();
+    let entry =
+        |ccy: &str, cash: Decimal, rate: Decimal, stock: Decimal, net: Decimal, upnl: Decimal| {
+            serde_json::json!({
+                "commoditymarketvalue": 0.0, "futuremarketvalue": 0.0,
+                "settledcash": num(cash), "exchangerate": rate_json(rate), "sessionid": 1,
+                "cashbalance": num(cash), "corporatebondsmarketvalue": 0.0,
+                "warrantsmarketvalue": 0.0, "netliquidationvalue": num(net), "interest": 0.0,
+                "unrealizedpnl": num(upnl), "stockmarketvalue": num(stock), "moneyfunds": 0.0,
+                "currency": ccy, "realizedpnl": 0.0, "funds": 0.0, "acctcode": acct,
+                "issueroptionsmarketvalue": 0.0, "key": "LedgerList", "timestamp": ts,
+                "severity": 0, "stockoptionmarketvalue": 0.0, "futuresonlypnl": 0.0,
+                "tbondsmarketvalue": 0.0, "futureoptionmarketvalue": 0.0,
+                "cashbalancefxsegment": 0.0, "secondkey": ccy, "tbillsmarketvalue": 0.0,
+                "endofbundle": 1, "dividends": 0.0, "cryptocurrencyvalue": 0.0,
+            })
+        };
+    let mut m = serde_json::Map::new();
+    for c in &v.cash {
+        let stock: Decimal = v
+            .positions
+            .iter()
+            .filter(|p| p.currency == c.currency)
+            .map(|p| p.mkt_value)
+            .sum();
+        let upnl: Decimal = v
+            .positions
+            .iter()
+            .filter(|p| p.currency == c.currency)
+            .map(|p| p.unrealized_pnl)
+            .sum();
+        m.insert(
+            c.currency.clone(),
+            entry(
+                &c.currency,
+                c.balance,
+                c.fx_rate,
+                stock,
+                c.balance + stock,
+                upnl,
+            ),
+        );
+    }
+    let s = &v.summary;
+    m.insert(
+        "BASE".into(),
+        entry(
+            "BASE",
+            s.total_cash,
+            Decimal::ONE,
+            s.stock_market_value,
+            s.net_liquidation,
+            s.unrealized_pnl,
+        ),
+    );
+    from_json(serde_json::Value::Object(m)).map(Json)
+}

@@ -28,6 +28,10 @@ pub enum Endpoint {
     PortfolioSummary,
     /// `GET /portfolio/{acct}/ledger`
     PortfolioLedger,
+    /// `GET /portfolio/{acct}/meta`
+    PortfolioMeta,
+    /// `GET /portfolio/{acct}/positions/{page}`
+    Positions,
     /// `GET /iserver/secdef/search`
     SecDefSearch,
     /// `POST /iserver/secdef/search`
@@ -88,6 +92,8 @@ impl Endpoint {
             Endpoint::PortfolioAccounts => "GET /portfolio/accounts",
             Endpoint::PortfolioSummary => "GET /portfolio/{acct}/summary",
             Endpoint::PortfolioLedger => "GET /portfolio/{acct}/ledger",
+            Endpoint::PortfolioMeta => "GET /portfolio/{acct}/meta",
+            Endpoint::Positions => "GET /portfolio/{acct}/positions/{page}",
             Endpoint::SecDefSearch => "GET /iserver/secdef/search",
             Endpoint::SecDefSearchPost => "POST /iserver/secdef/search",
             Endpoint::SecDefStrikes => "GET /iserver/secdef/strikes",
@@ -132,6 +138,8 @@ impl Endpoint {
             | Endpoint::PortfolioAccounts
             | Endpoint::PortfolioSummary
             | Endpoint::PortfolioLedger
+            | Endpoint::PortfolioMeta
+            | Endpoint::Positions
             | Endpoint::SecDefSearch
             | Endpoint::SecDefSearchPost
             | Endpoint::SecDefStrikes

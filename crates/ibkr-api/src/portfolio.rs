@@ -1,7 +1,7 @@
 //! Portfolio: accounts, summary, ledger (more portfolio calls are being added).
 
 use ibkr_model::accounts::AccountId;
-use ibkr_model::portfolio::{Ledger, PortfolioAccount, PortfolioSummary};
+use ibkr_model::portfolio::{Ledger, PortfolioAccount, PortfolioSummary, Position};
 use reqwest::Method;
 
 use crate::client::Client;
@@ -36,4 +36,37 @@ impl Client {
         self.call::<(), _>(Endpoint::PortfolioLedger, Method::GET, &p, None)
             .await
     }
+
+    /// `GET /portfolio/{acct}/meta`: one account's description.
+    pub async fn portfolio_meta(&self, account: &AccountId) -> Result<PortfolioAccount> {
+        let p = format!("/portfolio/{}/meta", account.as_str());
+        self.call::<(), _>(Endpoint::PortfolioMeta, Method::GET, &p, None)
+            .await
+    }
+
+    /// `GET /portfolio/{acct}/positions/{page}`: one page (up to
+    /// [`POSITIONS_PER_PAGE`]) of positions; `page` counts from 0.
+    pub async fn positions(&self, account: &AccountId, page: u32) -> Result<Vec<Position>> {
+        let p = format!("/portfolio/{}/positions/{page}", account.as_str());
+        self.call::<(), _>(Endpoint::Positions, Method::GET, &p, None)
+            .await
+    }
+
+    /// Every position of an account: pages through `/positions/{page}` until a page
+    /// comes back short.
+    pub async fn all_positions(&self, account: &AccountId) -> Result<Vec<Position>> {
+        let mut all = Vec::new();
+        for page in 0.. {
+            let batch = self.positions(account, page).await?;
+            let last = batch.len() < POSITIONS_PER_PAGE;
+            all.extend(batch);
+            if last {
+                break;
+            }
+        }
+        Ok(all)
+    }
 }
+
+/// How many positions IBKR returns per page of `/portfolio/{acct}/positions/{page}`.
+pub const POSITIONS_PER_PAGE: usize = 100;

@@ -82,3 +82,28 @@ async fn an_unknown_account_is_a_clear_error() {
         other => panic!("expected 500, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn positions_page_and_value_consistently() {
+    let (_gw, client) = setup(BrokerConfig::individual()).await;
+    let id = AccountId::from("DU1234567");
+    let meta = client.portfolio_meta(&id).await.unwrap();
+    assert_eq!(meta.id.as_str(), "DU1234567");
+    let all = client.all_positions(&id).await.unwrap();
+    assert!(!all.is_empty());
+    let first = client.positions(&id, 0).await.unwrap();
+    assert_eq!(first, all, "one page holds them all");
+    assert!(client.positions(&id, 1).await.unwrap().is_empty());
+    let summary = client.portfolio_summary(&id).await.unwrap();
+    let ledger = client.portfolio_ledger(&id).await.unwrap();
+    let stock: Decimal = all.iter().map(|p| p.mkt_value).sum();
+    let base = ledger.base().unwrap();
+    assert!((stock - base.stockmarketvalue.unwrap()).abs() < Decimal::new(1, 2));
+    assert!(summary.net_liquidation().is_some());
+    for p in &all {
+        assert!(
+            p.position > Decimal::ZERO && p.avg_cost > Decimal::ZERO,
+            "{p:?}"
+        );
+    }
+}

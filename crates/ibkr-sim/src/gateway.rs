@@ -308,6 +308,11 @@ fn router(shared: Shared) -> Router {
         .route("/portfolio/accounts", get(portfolio::accounts))
         .route("/portfolio/{accountId}/summary", get(portfolio::summary))
         .route("/portfolio/{accountId}/ledger", get(portfolio::ledger))
+        .route("/portfolio/{accountId}/meta", get(portfolio::meta))
+        .route(
+            "/portfolio/{accountId}/positions/{pageId}",
+            get(portfolio::positions),
+        )
         .route(
             "/iserver/secdef/search",
             get(contracts::search_get).post(contracts::search_post),

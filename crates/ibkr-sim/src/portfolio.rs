@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use ibkr_model::portfolio::{Ledger, PortfolioAccount, PortfolioSummary};
+use ibkr_model::portfolio::{Ledger, PortfolioAccount, PortfolioSummary, Position};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
@@ -41,8 +41,16 @@ pub(crate) async fn accounts(
     let broker = gw.broker();
     let mut out = Vec::new();
     for a in broker.accounts() {
-        let is_master = a.account_type == AccountType::Advisor;
-        out.push(from_json(serde_json::json!({
+        out.push(from_json(account_json(a))?);
+    }
+    Ok(Json(out))
+}
+
+/// An account as `/portfolio/accounts` and `/portfolio/{acct}/meta` describe it.
+fn account_json(a: &crate::broker::Account) -> serde_json::Value {
+    let is_master = a.account_type == AccountType::Advisor;
+    {
+        serde_json::json!({
             "id": a.id,
             "PrepaidCrypto-Z": false,
             "PrepaidCrypto-P": false,
@@ -73,6 +81,83 @@ pub(crate) async fn accounts(
                 "isMultiplex": false,
             },
             "desc": a.id,
+        })
+    }
+}
+
+/// `GET /portfolio/{acct}/meta`: one account's description.
+pub(crate) async fn meta(
+    State(gw): State<Shared>,
+    Path(acct): Path<String>,
+) -> Result<Json<PortfolioAccount>, ApiError> {
+    need_sso(&gw)?;
+    let broker = gw.broker();
+    let a = broker
+        .account(&acct)
+        .map_err(|_| ApiError::InternalOnly(format!("accountId is not valid: {acct}")))?;
+    from_json(account_json(a)).map(Json)
+}
+
+/// Positions per page of `/portfolio/{acct}/positions/{page}`, as IBKR pages them.
+pub(crate) const POSITIONS_PAGE: usize = 100;
+
+/// `GET /portfolio/{acct}/positions/{page}`: positions valued now, 100 a page, in
+/// conid order; an empty list past the last page.
+pub(crate) async fn positions(
+    State(gw): State<Shared>,
+    Path((acct, page)): Path<(String, String)>,
+) -> Result<Json<Vec<Position>>, ApiError> {
+    need_sso(&gw)?;
+    let page: usize = page
+        .parse()
+        .map_err(|_| crate::market::bad(format!("Bad Request: page is not a number: {page}")))?;
+    let v = valued(&gw, &acct)?;
+    let mut list = v.positions.clone();
+    list.sort_by_key(|p| p.conid);
+    let broker = gw.broker();
+    let u = broker.universe();
+    let mut out = Vec::new();
+    for p in list.iter().skip(page * POSITIONS_PAGE).take(POSITIONS_PAGE) {
+        let inst = u.get(p.conid);
+        let (expiry, put_or_call, strike, und) = match inst.map(|i| &i.kind) {
+            Some(crate::instruments::Kind::Option(o)) => (
+                serde_json::json!(o.expiry.format("%Y%m%d").to_string()),
+                serde_json::json!(match o.right {
+                    crate::instruments::Right::Call => "C",
+                    crate::instruments::Right::Put => "P",
+                }),
+                num(o.strike),
+                o.underlying_conid,
+            ),
+            _ => (
+                serde_json::Value::Null,
+                serde_json::Value::Null,
+                serde_json::json!(0.0),
+                0,
+            ),
+        };
+        out.push(from_json(serde_json::json!({
+            "acctId": acct,
+            "conid": p.conid,
+            "contractDesc": p.description,
+            "position": num(p.quantity),
+            "mktPrice": num(p.mkt_price),
+            "mktValue": num(p.mkt_value),
+            "currency": p.currency,
+            "avgCost": num(p.avg_cost),
+            "avgPrice": num(p.avg_price),
+            "realizedPnl": num(p.realized_pnl),
+            "unrealizedPnl": num(p.unrealized_pnl),
+            "exchs": null,
+            "expiry": expiry,
+            "putOrCall": put_or_call,
+            "multiplier": if p.multiplier == Decimal::ONE { serde_json::Value::Null } else { num(p.multiplier) },
+            "strike": strike,
+            "exerciseStyle": null,
+            "conExchMap": [],
+            "assetClass": p.sec_type.code(),
+            "undConid": und,
+            "model": "",
         }))?);
     }
     Ok(Json(out))

@@ -66,6 +66,8 @@ const ROUTER_ROUTES: &[(&str, &str)] = &[
     ("GET", "/portfolio/accounts"),
     ("GET", "/portfolio/{accountId}/summary"),
     ("GET", "/portfolio/{accountId}/ledger"),
+    ("GET", "/portfolio/{accountId}/meta"),
+    ("GET", "/portfolio/{accountId}/positions/{pageId}"),
     ("GET", "/iserver/marketdata/snapshot"),
     ("GET", "/iserver/marketdata/history"),
     ("POST", "/iserver/marketdata/unsubscribe"),
@@ -353,6 +355,22 @@ const COVERED: &[Route] = &[
         target: Some("/portfolio/DU1234567/ledger"),
         setup: &[],
     },
+    Route {
+        method: "GET",
+        path: "/portfolio/{accountId}/meta",
+        spec_method: "get",
+        body: None,
+        target: Some("/portfolio/DU1234567/meta"),
+        setup: &[],
+    },
+    Route {
+        method: "GET",
+        path: "/portfolio/{accountId}/positions/{pageId}",
+        spec_method: "get",
+        body: None,
+        target: Some("/portfolio/DU1234567/positions/0"),
+        setup: &[],
+    },
     // The accounts pre-flight, then a first request that only opens the streams:
     // the answer checked is the second one, with values.
     Route {
@@ -456,6 +474,83 @@ macro_rules! ok_schema {
 }
 
 const SPEC_CORRECTIONS: &[Correction] = &[
+    Correction {
+        pointer: "/components/schemas/individualPosition/properties/exchs/type",
+        original: Some(r#""object""#),
+        corrected: r#"["object", "null"]"#,
+        why: "`null` for a stock in the recording (the spec says nullable, which JSON Schema ignores)",
+        evidence: (
+            "individualPosition",
+            "GET_portfolio_accountId_positions_pageId__item0.json",
+            include_str!("fixtures/samples/GET_portfolio_accountId_positions_pageId__item0.json"),
+        ),
+    },
+    Correction {
+        pointer: "/components/schemas/individualPosition/properties/exerciseStyle/type",
+        original: Some(r#""string""#),
+        corrected: r#"["string", "null"]"#,
+        why: "`null` for a stock in the recording",
+        evidence: (
+            "individualPosition",
+            "GET_portfolio_accountId_positions_pageId__item0.json",
+            include_str!("fixtures/samples/GET_portfolio_accountId_positions_pageId__item0.json"),
+        ),
+    },
+    Correction {
+        pointer: "/components/schemas/individualPosition/properties/expiry/type",
+        original: Some(r#""string""#),
+        corrected: r#"["string", "null"]"#,
+        why: "`null` for a stock in the recording",
+        evidence: (
+            "individualPosition",
+            "GET_portfolio_accountId_positions_pageId__item0.json",
+            include_str!("fixtures/samples/GET_portfolio_accountId_positions_pageId__item0.json"),
+        ),
+    },
+    Correction {
+        pointer: "/components/schemas/individualPosition/properties/multiplier/type",
+        original: Some(r#""number""#),
+        corrected: r#"["number", "null"]"#,
+        why: "`null` for a stock in the recording",
+        evidence: (
+            "individualPosition",
+            "GET_portfolio_accountId_positions_pageId__item0.json",
+            include_str!("fixtures/samples/GET_portfolio_accountId_positions_pageId__item0.json"),
+        ),
+    },
+    Correction {
+        pointer: "/components/schemas/individualPosition/properties/putOrCall/type",
+        original: Some(r#""string""#),
+        corrected: r#"["string", "null"]"#,
+        why: "`null` for a stock in the recording",
+        evidence: (
+            "individualPosition",
+            "GET_portfolio_accountId_positions_pageId__item0.json",
+            include_str!("fixtures/samples/GET_portfolio_accountId_positions_pageId__item0.json"),
+        ),
+    },
+    Correction {
+        pointer: "/components/schemas/individualPosition/properties/putOrCall/enum",
+        original: Some(r#"["P", "C"]"#),
+        corrected: r#"["P", "C", null]"#,
+        why: "`null` for a stock in the recording",
+        evidence: (
+            "individualPosition",
+            "GET_portfolio_accountId_positions_pageId__item0.json",
+            include_str!("fixtures/samples/GET_portfolio_accountId_positions_pageId__item0.json"),
+        ),
+    },
+    Correction {
+        pointer: "/components/schemas/individualPosition/properties/strike/type",
+        original: Some(r#""string""#),
+        corrected: r#"["string", "number"]"#,
+        why: "a number (`0.0`) before the contract details load, a string after (recordings)",
+        evidence: (
+            "individualPosition",
+            "GET_portfolio_accountId_positions_pageId__item0.json",
+            include_str!("fixtures/samples/GET_portfolio_accountId_positions_pageId__item0.json"),
+        ),
+    },
     null_sent!(
         "accountAttributes",
         "accountAlias",
@@ -3420,4 +3515,37 @@ async fn portfolio_ledger() {
         key_diffs(ccy, &a.body[ccy], &rec.json["BASE"], true, &mut diffs);
         assert!(diffs.is_empty(), "{}: {diffs:?}", a.what);
     }
+}
+
+/// `/portfolio/{accountId}/meta`: the recording's keys.
+#[tokio::test]
+async fn portfolio_meta() {
+    let sim = Sim::start().await;
+    let rec = sample!("GET_portfolio_accountId_meta.json");
+    let a = sim.get("/portfolio/DU1234567/meta").await;
+    a.expect_status(200)
+        .documented_as("get", "/portfolio/{accountId}/meta")
+        .has_keys_of(&rec);
+}
+
+/// `/portfolio/{accountId}/positions/{pageId}`: every position with the recording's
+/// keys; past the last page, an empty list.
+#[tokio::test]
+async fn portfolio_positions() {
+    let sim = Sim::start().await;
+    let rec = sample!("GET_portfolio_accountId_positions_pageId.json");
+    let a = sim.get("/portfolio/DU1234567/positions/0").await;
+    a.expect_status(200)
+        .documented_as("get", "/portfolio/{accountId}/positions/{pageId}");
+    let want = &rec.json.as_array().expect("recorded")[0];
+    let got = a.body.as_array().expect("array");
+    assert!(!got.is_empty(), "{}: the preset holds positions", a.what);
+    for p in got {
+        let mut diffs = Vec::new();
+        key_diffs("[n]", p, want, true, &mut diffs);
+        assert!(diffs.is_empty(), "{}: {diffs:?}\n{p}", a.what);
+    }
+    let a = sim.get("/portfolio/DU1234567/positions/1").await;
+    a.expect_status(200);
+    assert_eq!(a.body, json!([]));
 }

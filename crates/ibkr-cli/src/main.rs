@@ -81,6 +81,14 @@ enum Command {
     Fx(commands::market::FxArgs),
     /// A contract's trading schedule.
     Schedule(commands::market::ScheduleArgs),
+    /// The accounts of the login (portfolio view).
+    Accounts,
+    /// An account's summary: net liquidation, cash, margins, buying power.
+    Summary(commands::portfolio::AccountArg),
+    /// An account's cash ledger per currency.
+    Ledger(commands::portfolio::AccountArg),
+    /// An account's positions, every page.
+    Positions(commands::portfolio::AccountArg),
     /// The gateway simulator.
     #[command(subcommand)]
     Sim(commands::sim::SimCommand),
@@ -173,6 +181,10 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
         Command::History(a) => commands::market::history(&client, a, &out).await,
         Command::Fx(a) => commands::market::fx(&client, a, &out).await,
         Command::Schedule(a) => commands::market::schedule(&client, a, &out).await,
+        Command::Accounts => commands::portfolio::accounts(&client, &out).await,
+        Command::Summary(a) => commands::portfolio::summary(&client, a, &out).await,
+        Command::Ledger(a) => commands::portfolio::ledger(&client, a, &out).await,
+        Command::Positions(a) => commands::portfolio::positions(&client, a, &out).await,
         // Served above, without a client.
         Command::Sim(_) | Command::Demo => Ok(ExitCode::SUCCESS),
     };

@@ -236,17 +236,19 @@ fn the_demo_walks_through_the_session() {
     assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
     let text = stdout(&o);
     for step in [
-        "[1/11] Check the authentication status",
-        "[2/11] Ping the server",
-        "[3/11] Validate the SSO session",
+        "[1/12] Check the authentication status",
+        "[2/12] Ping the server",
+        "[3/12] Validate the SSO session",
         "keeper: brokerage session down",
         "a brokerage call now fails: GET /iserver/accounts: no brokerage session",
         "outcome: reauthenticated",
-        "[8/11] Find a contract",
+        "[8/12] Find a contract",
         "AAPL is conid 265598",
-        "[9/11] Quote it",
-        "[10/11] Its history",
-        "[11/11] End the session",
+        "[9/12] Quote it",
+        "[10/12] Its history",
+        "[11/12] The paper account",
+        "DU1234567: net liquidation",
+        "[12/12] End the session",
         "a tickle now fails: POST /tickle: not authenticated",
     ] {
         assert!(text.contains(step), "missing {step:?} in:\n{text}");
@@ -361,4 +363,39 @@ fn the_benchmarks_run_against_their_embedded_simulator() {
             }
         }
     }
+}
+
+#[test]
+fn portfolio_commands_against_a_served_simulator() {
+    let sim = Served::start(&["--auto-login"]);
+    let g = sim.url.clone();
+    let cmd = |args: &[&str]| {
+        let mut all = vec!["--gateway", g.as_str()];
+        all.extend_from_slice(args);
+        run(&all)
+    };
+    let a = json(&cmd(&["--json", "accounts"]));
+    assert_eq!(a[0]["accountId"], "DU1234567");
+    let s = json(&cmd(&["--json", "summary"]));
+    assert!(
+        s["netliquidation"]["amount"].as_f64().unwrap() > 1_000_000.0,
+        "{s}"
+    );
+    let l = json(&cmd(&["--json", "ledger", "--account", "DU1234567"]));
+    assert!(l.get("BASE").is_some(), "{l}");
+    let p = json(&cmd(&["--json", "positions"]));
+    assert!(!p.as_array().unwrap().is_empty());
+    let o = cmd(&["positions"]);
+    assert!(stdout(&o).contains("DU1234567:"), "{}", stdout(&o));
+    let o = ibkr()
+        .env("IBKR_ACCOUNT", "DU0000000")
+        .args(["--gateway", &g, "summary"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("accountId is not valid"),
+        "{}",
+        stderr(&o)
+    );
 }

@@ -48,7 +48,7 @@ pub async fn run() -> Result<ExitCode, Box<dyn std::error::Error>> {
     );
     println!("logged in as user `demo`, as if you had logged in through its web page.");
     let client = Client::builder().gateway(gw.url().as_str()).build()?;
-    let mut steps = Steps { n: 0, total: 11 };
+    let mut steps = Steps { n: 0, total: 12 };
 
     steps.next(
         "Check the authentication status",
@@ -231,6 +231,33 @@ pub async fn run() -> Result<ExitCode, Box<dyn std::error::Error>> {
             b.low,
             b.close
         ));
+    }
+
+    steps.next(
+        "The paper account",
+        "client.portfolio_accounts(), portfolio_summary(&acct), all_positions(&acct)  ->  /portfolio/...",
+    );
+    let accounts = client.portfolio_accounts().await?;
+    if let Some(acct) = accounts.first().map(|a| a.id.clone()) {
+        let s = client.portfolio_summary(&acct).await?;
+        let money =
+            |d: Option<rust_decimal::Decimal>| d.map(|d| d.to_string()).unwrap_or("-".into());
+        say(&format!(
+            "{acct}: net liquidation {}, cash {}, buying power {}",
+            money(s.net_liquidation()),
+            money(s.total_cash_value()),
+            money(s.buying_power())
+        ));
+        for p in client.all_positions(&acct).await? {
+            say(&format!(
+                "{:<5} {:>6} @ {:<10} value {:<10} unrealized P&L {}",
+                p.contract_desc,
+                p.position,
+                p.mkt_price.round_dp(2),
+                p.mkt_value,
+                p.unrealized_pnl
+            ));
+        }
     }
 
     steps.next("End the session", "client.end_session()  ->  POST /logout");

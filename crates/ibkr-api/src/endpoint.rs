@@ -30,6 +30,10 @@ pub enum Endpoint {
     PortfolioLedger,
     /// `GET /portfolio/{acct}/meta`
     PortfolioMeta,
+    /// `GET /portfolio/subaccounts`
+    PortfolioSubaccounts,
+    /// `GET /portfolio/{acct}/allocation`
+    PortfolioAllocation,
     /// `GET /portfolio/{acct}/positions/{page}`
     Positions,
     /// `GET /iserver/secdef/search`
@@ -93,6 +97,8 @@ impl Endpoint {
             Endpoint::PortfolioSummary => "GET /portfolio/{acct}/summary",
             Endpoint::PortfolioLedger => "GET /portfolio/{acct}/ledger",
             Endpoint::PortfolioMeta => "GET /portfolio/{acct}/meta",
+            Endpoint::PortfolioSubaccounts => "GET /portfolio/subaccounts",
+            Endpoint::PortfolioAllocation => "GET /portfolio/{acct}/allocation",
             Endpoint::Positions => "GET /portfolio/{acct}/positions/{page}",
             Endpoint::SecDefSearch => "GET /iserver/secdef/search",
             Endpoint::SecDefSearchPost => "POST /iserver/secdef/search",
@@ -139,6 +145,8 @@ impl Endpoint {
             | Endpoint::PortfolioSummary
             | Endpoint::PortfolioLedger
             | Endpoint::PortfolioMeta
+            | Endpoint::PortfolioSubaccounts
+            | Endpoint::PortfolioAllocation
             | Endpoint::Positions
             | Endpoint::SecDefSearch
             | Endpoint::SecDefSearchPost

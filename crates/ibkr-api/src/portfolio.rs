@@ -1,7 +1,7 @@
 //! Portfolio: accounts, summary, ledger (more portfolio calls are being added).
 
 use ibkr_model::accounts::AccountId;
-use ibkr_model::portfolio::{Ledger, PortfolioAccount, PortfolioSummary, Position};
+use ibkr_model::portfolio::{Allocation, Ledger, PortfolioAccount, PortfolioSummary, Position};
 use reqwest::Method;
 
 use crate::client::Client;
@@ -34,6 +34,25 @@ impl Client {
     pub async fn portfolio_ledger(&self, account: &AccountId) -> Result<Ledger> {
         let p = format!("/portfolio/{}/ledger", account.as_str());
         self.call::<(), _>(Endpoint::PortfolioLedger, Method::GET, &p, None)
+            .await
+    }
+
+    /// `GET /portfolio/subaccounts`: the accounts of an advisor login (IBKR allows one
+    /// call per 5 s; the pacer waits).
+    pub async fn portfolio_subaccounts(&self) -> Result<Vec<PortfolioAccount>> {
+        self.call::<(), _>(
+            Endpoint::PortfolioSubaccounts,
+            Method::GET,
+            "/portfolio/subaccounts",
+            None,
+        )
+        .await
+    }
+
+    /// `GET /portfolio/{acct}/allocation`: holdings by asset class, sector and group.
+    pub async fn allocation(&self, account: &AccountId) -> Result<Allocation> {
+        let p = format!("/portfolio/{}/allocation", account.as_str());
+        self.call::<(), _>(Endpoint::PortfolioAllocation, Method::GET, &p, None)
             .await
     }
 

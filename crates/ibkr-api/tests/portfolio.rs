@@ -107,3 +107,29 @@ async fn positions_page_and_value_consistently() {
         );
     }
 }
+
+#[tokio::test]
+async fn advisor_subaccounts_and_allocation_add_up() {
+    let (_gw, client) = setup(BrokerConfig::advisor()).await;
+    let subs = client.portfolio_subaccounts().await.unwrap();
+    let ids: Vec<&str> = subs.iter().map(|a| a.id.as_str()).collect();
+    assert_eq!(ids, ["DF1234567", "DU1234568", "DU1234569"]);
+    for a in &subs {
+        let alloc = client.allocation(&a.id).await.unwrap();
+        let summary = client.portfolio_summary(&a.id).await.unwrap();
+        let long: Decimal = alloc.asset_class.long.values().copied().sum();
+        let short: Decimal = alloc.asset_class.short.values().copied().sum();
+        let net = summary.net_liquidation().unwrap();
+        // Cash plus positions (futures add their P&L, not their notional) make the net
+        // liquidation; the split sums to it within rounding when no futures are held.
+        let has_futures = alloc.asset_class.long.contains_key("FUT")
+            || alloc.asset_class.short.contains_key("FUT");
+        if !has_futures {
+            assert!(
+                (long + short - net).abs() < Decimal::new(5, 2),
+                "{}: {long} + {short} vs {net}",
+                a.id
+            );
+        }
+    }
+}

@@ -309,6 +309,11 @@ fn router(shared: Shared) -> Router {
         .route("/portfolio/{accountId}/summary", get(portfolio::summary))
         .route("/portfolio/{accountId}/ledger", get(portfolio::ledger))
         .route("/portfolio/{accountId}/meta", get(portfolio::meta))
+        .route("/portfolio/subaccounts", get(portfolio::subaccounts))
+        .route(
+            "/portfolio/{accountId}/allocation",
+            get(portfolio::allocation),
+        )
         .route(
             "/portfolio/{accountId}/positions/{pageId}",
             get(portfolio::positions),

@@ -281,3 +281,63 @@ pub(crate) async fn ledger(
     );
     from_json(serde_json::Value::Object(m)).map(Json)
 }
+
+/// `GET /portfolio/subaccounts`: the accounts of an advisor login (the master and its
+/// sub-accounts); for a single account, that account (as the recording shows).
+pub(crate) async fn subaccounts(
+    State(gw): State<Shared>,
+) -> Result<Json<Vec<PortfolioAccount>>, ApiError> {
+    need_sso(&gw)?;
+    let broker = gw.broker();
+    let mut out = Vec::new();
+    for a in broker.accounts() {
+        let mut v = account_json(a);
+        // As recorded: the portfolio view of sub-accounts has no brokerage access.
+        v["brokerageAccess"] = false.into();
+        out.push(from_json(v)?);
+    }
+    Ok(Json(out))
+}
+
+/// `GET /portfolio/{acct}/allocation`: positions (and cash) by asset class, sector and
+/// group, in the base currency. The universe has no sectors: `Others`, as IBKR sends
+/// for unclassified holdings.
+pub(crate) async fn allocation(
+    State(gw): State<Shared>,
+    Path(acct): Path<String>,
+) -> Result<Json<ibkr_model::portfolio::Allocation>, ApiError> {
+    need_sso(&gw)?;
+    let v = valued(&gw, &acct)?;
+    let a = v.allocation();
+    let split = |long: &std::collections::BTreeMap<String, Decimal>,
+                 short: &std::collections::BTreeMap<String, Decimal>| {
+        let m = |x: &std::collections::BTreeMap<String, Decimal>| {
+            x.iter()
+                .map(|(k, v)| (k.clone(), num(*v)))
+                .collect::<serde_json::Map<_, _>>()
+        };
+        serde_json::json!({ "long": m(long), "short": m(short) })
+    };
+    let mut others_long = std::collections::BTreeMap::new();
+    let mut others_short = std::collections::BTreeMap::new();
+    let positions_long: Decimal = a
+        .asset_class
+        .long
+        .iter()
+        .filter(|(k, _)| k.as_str() != "CASH")
+        .map(|(_, v)| *v)
+        .sum();
+    let positions_short: Decimal = a.asset_class.short.values().copied().sum();
+    if !positions_long.is_zero() {
+        others_long.insert("Others".to_string(), positions_long);
+    }
+    if !positions_short.is_zero() {
+        others_short.insert("Others".to_string(), positions_short);
+    }
+    from_json(serde_json::json!({
+        "assetClass": split(&a.asset_class.long, &a.asset_class.short),
+        "sector": split(&others_long, &others_short),
+        "group": split(&others_long, &others_short),
+    }))
+    .map(Json)
+}

@@ -68,6 +68,8 @@ const ROUTER_ROUTES: &[(&str, &str)] = &[
     ("GET", "/portfolio/{accountId}/ledger"),
     ("GET", "/portfolio/{accountId}/meta"),
     ("GET", "/portfolio/{accountId}/positions/{pageId}"),
+    ("GET", "/portfolio/subaccounts"),
+    ("GET", "/portfolio/{accountId}/allocation"),
     ("GET", "/iserver/marketdata/snapshot"),
     ("GET", "/iserver/marketdata/history"),
     ("POST", "/iserver/marketdata/unsubscribe"),
@@ -369,6 +371,22 @@ const COVERED: &[Route] = &[
         spec_method: "get",
         body: None,
         target: Some("/portfolio/DU1234567/positions/0"),
+        setup: &[],
+    },
+    Route {
+        method: "GET",
+        path: "/portfolio/subaccounts",
+        spec_method: "get",
+        body: None,
+        target: None,
+        setup: &[],
+    },
+    Route {
+        method: "GET",
+        path: "/portfolio/{accountId}/allocation",
+        spec_method: "get",
+        body: None,
+        target: Some("/portfolio/DU1234567/allocation"),
         setup: &[],
     },
     // The accounts pre-flight, then a first request that only opens the streams:
@@ -3548,4 +3566,40 @@ async fn portfolio_positions() {
     let a = sim.get("/portfolio/DU1234567/positions/1").await;
     a.expect_status(200);
     assert_eq!(a.body, json!([]));
+}
+
+/// `/portfolio/subaccounts`: the recording's keys.
+#[tokio::test]
+async fn portfolio_subaccounts() {
+    let sim = Sim::start().await;
+    let rec = sample!("GET_portfolio_subaccounts.json");
+    let a = sim.get("/portfolio/subaccounts").await;
+    a.expect_status(200)
+        .documented_as("get", "/portfolio/subaccounts");
+    let got = &a.body.as_array().expect("array")[0];
+    let want = &rec.json.as_array().expect("recorded")[0];
+    let mut diffs = Vec::new();
+    key_diffs("[0]", got, want, true, &mut diffs);
+    assert!(diffs.is_empty(), "{}: {diffs:?}\n{got}", a.what);
+}
+
+/// `/portfolio/{accountId}/allocation`: the recording's keys.
+#[tokio::test]
+async fn portfolio_allocation() {
+    let sim = Sim::start().await;
+    let rec = sample!("GET_portfolio_accountId_allocation.json");
+    let a = sim.get("/portfolio/DU1234567/allocation").await;
+    a.expect_status(200)
+        .documented_as("get", "/portfolio/{accountId}/allocation");
+    assert_top_keys(&a.what, &a.body, &rec);
+    for part in ["assetClass", "sector", "group"] {
+        for side in ["long", "short"] {
+            assert!(a.body[part][side].is_object(), "{}: {part}.{side}", a.what);
+        }
+    }
+    assert!(
+        a.body["assetClass"]["long"]["CASH"].is_number(),
+        "{}",
+        a.what
+    );
 }

@@ -89,6 +89,8 @@ enum Command {
     Ledger(commands::portfolio::AccountArg),
     /// An account's positions, every page.
     Positions(commands::portfolio::AccountArg),
+    /// An account's holdings by asset class, sector and group.
+    Allocation(commands::portfolio::AccountArg),
     /// The gateway simulator.
     #[command(subcommand)]
     Sim(commands::sim::SimCommand),
@@ -185,6 +187,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
         Command::Summary(a) => commands::portfolio::summary(&client, a, &out).await,
         Command::Ledger(a) => commands::portfolio::ledger(&client, a, &out).await,
         Command::Positions(a) => commands::portfolio::positions(&client, a, &out).await,
+        Command::Allocation(a) => commands::portfolio::allocation(&client, a, &out).await,
         // Served above, without a client.
         Command::Sim(_) | Command::Demo => Ok(ExitCode::SUCCESS),
     };

@@ -387,6 +387,13 @@ fn portfolio_commands_against_a_served_simulator() {
     assert!(!p.as_array().unwrap().is_empty());
     let o = cmd(&["positions"]);
     assert!(stdout(&o).contains("DU1234567:"), "{}", stdout(&o));
+    let al = json(&cmd(&["--json", "allocation"]));
+    assert!(
+        al["assetClass"]["long"]["CASH"].as_f64().unwrap() > 0.0,
+        "{al}"
+    );
+    let o = cmd(&["allocation"]);
+    assert!(stdout(&o).contains("asset class"), "{}", stdout(&o));
     let o = ibkr()
         .env("IBKR_ACCOUNT", "DU0000000")
         .args(["--gateway", &g, "summary"])

@@ -151,3 +151,33 @@ pub async fn positions(client: &Client, a: &AccountArg, out: &Output) -> CmdResu
     println!("{t}");
     Ok(ExitCode::SUCCESS)
 }
+
+/// `ibkr allocation`.
+pub async fn allocation(client: &Client, a: &AccountArg, out: &Output) -> CmdResult {
+    let id = a.resolve(client).await?;
+    let al = client.allocation(&id).await?;
+    if out.json() {
+        println!("{}", serde_json::to_string_pretty(&al)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut t = table(["by", "name", "long", "short"]);
+    for (by, split) in [
+        ("asset class", &al.asset_class),
+        ("sector", &al.sector),
+        ("group", &al.group),
+    ] {
+        let names: std::collections::BTreeSet<&String> =
+            split.long.keys().chain(split.short.keys()).collect();
+        for n in names {
+            t.add_row(vec![
+                Cell::new(by),
+                Cell::new(n),
+                right(opt(&split.long.get(n))),
+                right(opt(&split.short.get(n))),
+            ]);
+        }
+    }
+    println!("{id}");
+    println!("{t}");
+    Ok(ExitCode::SUCCESS)
+}

@@ -53,23 +53,8 @@ impl Client {
     /// `GET /iserver/marketdata/snapshot`, one request, rows as sent (the first
     /// request for a contract usually carries no values: see [`Client::quotes`]).
     pub async fn snapshot(&self, req: &SnapshotRequest) -> Result<Vec<SnapshotRow>> {
-        self.prime_accounts().await?;
         let path = with_query("/iserver/marketdata/snapshot", req)?;
-        match self
-            .call::<(), Vec<SnapshotRow>>(Endpoint::Snapshot, Method::GET, &path, None)
-            .await
-        {
-            // A new brokerage session forgot our /iserver/accounts call: redo it once.
-            Err(Error::Http {
-                status: 400, body, ..
-            }) if body.contains("/accounts first") => {
-                self.accounts_primed().store(false, Ordering::Relaxed);
-                self.prime_accounts().await?;
-                self.call::<(), Vec<SnapshotRow>>(Endpoint::Snapshot, Method::GET, &path, None)
-                    .await
-            }
-            other => other,
-        }
+        self.get_after_accounts(Endpoint::Snapshot, &path).await
     }
 
     /// Typed quotes of `conids` with `fields`: polls the snapshot (within pacing)
@@ -159,23 +144,8 @@ impl Client {
 
     /// `GET /iserver/marketdata/history`: bars of one contract.
     pub async fn history(&self, req: &HistoryRequest) -> Result<HistoryResponse> {
-        self.prime_accounts().await?;
         let path = with_query("/iserver/marketdata/history", req)?;
-        match self
-            .call::<(), HistoryResponse>(Endpoint::History, Method::GET, &path, None)
-            .await
-        {
-            // A new brokerage session forgot our /iserver/accounts call: redo it once.
-            Err(Error::Http {
-                status: 400, body, ..
-            }) if body.contains("/accounts first") => {
-                self.accounts_primed().store(false, Ordering::Relaxed);
-                self.prime_accounts().await?;
-                self.call::<(), _>(Endpoint::History, Method::GET, &path, None)
-                    .await
-            }
-            other => other,
-        }
+        self.get_after_accounts(Endpoint::History, &path).await
     }
 
     /// History of many contracts, concurrently within IBKR's limits (5 at once, and
@@ -215,6 +185,27 @@ impl Client {
             progress(done, total);
         }
         out.into_iter().flatten().collect()
+    }
+
+    /// A `GET` of an account-bound `/iserver` endpoint: `/iserver/accounts` first (once
+    /// per session), and once more if a new brokerage session answers that it was not
+    /// made ("Please query /accounts first").
+    async fn get_after_accounts<T: serde::de::DeserializeOwned>(
+        &self,
+        endpoint: Endpoint,
+        path: &str,
+    ) -> Result<T> {
+        self.prime_accounts().await?;
+        match self.call::<(), T>(endpoint, Method::GET, path, None).await {
+            Err(Error::Http {
+                status: 400, body, ..
+            }) if body.contains("/accounts first") => {
+                self.accounts_primed().store(false, Ordering::Relaxed);
+                self.prime_accounts().await?;
+                self.call::<(), T>(endpoint, Method::GET, path, None).await
+            }
+            other => other,
+        }
     }
 
     /// Calls `/iserver/accounts` unless this client already did in this session.

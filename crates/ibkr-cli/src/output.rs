@@ -1,6 +1,6 @@
 //! Human or JSON output.
 
-use comfy_table::presets::NOTHING;
+use comfy_table::presets::{NOTHING, UTF8_BORDERS_ONLY};
 use comfy_table::{Cell, Table};
 use serde::Serialize;
 
@@ -62,4 +62,12 @@ pub fn masked(s: &str) -> String {
     } else {
         head
     }
+}
+
+/// A bordered table with this header.
+pub fn table<const N: usize>(header: [&str; N]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_BORDERS_ONLY);
+    t.set_header(header.iter().map(Cell::new).collect::<Vec<_>>());
+    t
 }

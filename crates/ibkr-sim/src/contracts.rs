@@ -22,8 +22,8 @@ use crate::http::ApiError;
 use crate::instruments::{Instrument, Kind, Right, SecType};
 
 use crate::market::{
-    Q, bad, dec, from_json, instrument, need_brokerage, option_text, primary, trading_class,
-    wire_sec_type,
+    Q, bad, dec, from_json, instrument, need_brokerage, need_sso, option_text, primary,
+    trading_class, wire_sec_type,
 };
 
 fn search_result(gw: &Shared, i: &Instrument) -> SecDefSearchResult {
@@ -385,7 +385,7 @@ pub(crate) async fn trsrv_stocks(
     State(gw): State<Shared>,
     Q(q): Q<SymbolsQuery>,
 ) -> Result<Json<Stocks>, ApiError> {
-    gw.session().sso().map_err(|_| ApiError::NotLoggedIn)?;
+    need_sso(&gw)?;
     let mut out = serde_json::Map::new();
     for sym in q
         .symbols
@@ -433,7 +433,7 @@ pub(crate) async fn trading_schedule(
     State(gw): State<Shared>,
     Q(q): Q<ScheduleQuery>,
 ) -> Result<Json<ibkr_model::contracts::TradingSchedule>, ApiError> {
-    gw.session().sso().map_err(|_| ApiError::NotLoggedIn)?;
+    need_sso(&gw)?;
     let i = instrument(&gw, q.conid)?;
     // Every exchange of a market follows the same hours here (ISLAND, NASDAQ, SMART...).
     let _ = &q.exchange;
@@ -481,7 +481,7 @@ pub(crate) async fn trsrv_futures(
     State(gw): State<Shared>,
     Q(q): Q<SymbolsQuery>,
 ) -> Result<Json<ibkr_model::contracts::Futures>, ApiError> {
-    gw.session().sso().map_err(|_| ApiError::NotLoggedIn)?;
+    need_sso(&gw)?;
     let today = gw.market.now().date_naive();
     let mut out = ibkr_model::contracts::Futures::new();
     for sym in q
@@ -532,7 +532,7 @@ pub(crate) async fn trsrv_secdef(
     State(gw): State<Shared>,
     Q(q): Q<ConidsQuery>,
 ) -> Result<Json<ibkr_model::contracts::TrsrvSecDefResponse>, ApiError> {
-    gw.session().sso().map_err(|_| ApiError::NotLoggedIn)?;
+    need_sso(&gw)?;
     let mut list = Vec::new();
     for c in q.conids.split(',').filter(|s| !s.trim().is_empty()) {
         let n: i64 = c
@@ -744,7 +744,7 @@ pub(crate) async fn all_conids(
     State(gw): State<Shared>,
     Q(q): Q<AllConidsQuery>,
 ) -> Result<Json<Vec<ibkr_model::contracts::ExchangeConid>>, ApiError> {
-    gw.session().sso().map_err(|_| ApiError::NotLoggedIn)?;
+    need_sso(&gw)?;
     let ex = q.exchange.to_ascii_uppercase();
     // IBKR answers with its own code of the market (NASDAQ's is NMS).
     let code = if ex == "NASDAQ" {
@@ -792,7 +792,7 @@ pub(crate) async fn secdef_schedule(
     State(gw): State<Shared>,
     Q(q): Q<SecDefScheduleQuery>,
 ) -> Result<Json<Vec<ibkr_model::contracts::ExchangeSchedule>>, ApiError> {
-    gw.session().sso().map_err(|_| ApiError::NotLoggedIn)?;
+    need_sso(&gw)?;
     let sec: SecType = q
         .asset_class
         .to_ascii_uppercase()

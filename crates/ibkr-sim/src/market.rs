@@ -76,6 +76,14 @@ pub(crate) fn bad(msg: impl Into<String>) -> ApiError {
     ApiError::BadRequest(msg.into())
 }
 
+/// Everything but `/iserver/*` needs only the SSO session.
+pub(crate) fn need_sso(gw: &Shared) -> Result<(), ApiError> {
+    gw.session()
+        .sso()
+        .map(|_| ())
+        .map_err(|_| ApiError::NotLoggedIn)
+}
+
 /// `/iserver/*` market calls need the brokerage session.
 pub(crate) fn need_brokerage(gw: &Shared) -> Result<(), ApiError> {
     let m = gw.session();

@@ -10,15 +10,7 @@ use rust_decimal::prelude::ToPrimitive;
 use crate::broker::{AccountType, Valuation};
 use crate::gateway::Shared;
 use crate::http::ApiError;
-use crate::market::from_json;
-
-/// The SSO session is enough for `/portfolio/*`, as at IBKR.
-fn need_sso(gw: &Shared) -> Result<(), ApiError> {
-    gw.session()
-        .sso()
-        .map(|_| ())
-        .map_err(|_| ApiError::NotLoggedIn)
-}
+use crate::market::{from_json, need_sso};
 
 /// An exchange rate as IBKR writes it: `1` for the base currency, else a number.
 fn rate_json(d: Decimal) -> serde_json::Value {

@@ -6,8 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use comfy_table::presets::UTF8_BORDERS_ONLY;
-use comfy_table::{Cell, Table};
+use comfy_table::Table;
 use ibkr_api::Client;
 use ibkr_api::contracts::ContractFilter;
 use ibkr_api::model::contracts::{Conid, SecDefSearchRequest, SecType, TradingScheduleRequest};
@@ -15,7 +14,7 @@ use ibkr_api::model::market_data::{HistoryRequest, HistoryResponse, MarketDataFi
 use indicatif::{ProgressBar, ProgressStyle};
 use rust_decimal::Decimal;
 
-use crate::output::{Output, opt};
+use crate::output::{Output, opt, table};
 
 type CmdResult = Result<ExitCode, Box<dyn std::error::Error>>;
 
@@ -526,11 +525,4 @@ pub async fn schedule(client: &Client, a: &ScheduleArgs, out: &Output) -> CmdRes
     println!("times in {}", s.exchange_time_zone);
     println!("{t}");
     Ok(ExitCode::SUCCESS)
-}
-
-fn table<const N: usize>(header: [&str; N]) -> Table {
-    let mut t = Table::new();
-    t.load_preset(UTF8_BORDERS_ONLY);
-    t.set_header(header.iter().map(Cell::new).collect::<Vec<_>>());
-    t
 }

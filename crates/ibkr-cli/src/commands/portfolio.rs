@@ -3,12 +3,11 @@
 use std::process::ExitCode;
 
 use clap::Args;
-use comfy_table::presets::UTF8_BORDERS_ONLY;
-use comfy_table::{Cell, CellAlignment, Table};
+use comfy_table::{Cell, CellAlignment};
 use ibkr_api::Client;
 use ibkr_api::model::accounts::AccountId;
 
-use crate::output::{Output, opt};
+use crate::output::{Output, opt, table};
 
 type CmdResult = Result<ExitCode, Box<dyn std::error::Error>>;
 
@@ -35,13 +34,6 @@ impl AccountArg {
             })?;
         Ok(AccountId::from(id.as_str()))
     }
-}
-
-fn table<const N: usize>(header: [&str; N]) -> Table {
-    let mut t = Table::new();
-    t.load_preset(UTF8_BORDERS_ONLY);
-    t.set_header(header.iter().map(Cell::new).collect::<Vec<_>>());
-    t
 }
 
 fn right(s: impl ToString) -> Cell {

@@ -3,6 +3,9 @@
 //! into the typed responses, checks that nothing landed in an `extra` map, that re-encoding
 //! gives back the same JSON, and a few typed values per sample.
 
+mod common;
+use common::{assert_no_extra, d, round_trip};
+
 use std::collections::BTreeSet;
 
 use ibkr_model::accounts::{
@@ -18,10 +21,6 @@ use ibkr_model::portfolio::{
     Transactions, TransactionsRequest, UnixTime,
 };
 use ibkr_model::time::EpochMillis;
-use rust_decimal::Decimal;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-use serde_json::Value;
 
 /// A fixture's name and text, embedded at compile time.
 macro_rules! fixture {
@@ -30,36 +29,8 @@ macro_rules! fixture {
     };
 }
 
-fn d(s: &str) -> Decimal {
-    s.parse().unwrap()
-}
-
 fn acct(s: &str) -> AccountId {
     AccountId::from(s)
-}
-
-/// Decodes a sample (from its text, as a client would), and checks that re-encoding
-/// gives back the same JSON value, both as a value and through text.
-fn round_trip<T: DeserializeOwned + Serialize>((name, text): (&str, &str)) -> T {
-    let original: Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let typed: T =
-        serde_json::from_str(text).unwrap_or_else(|e| panic!("{name}: decode failed: {e}"));
-    let again = serde_json::to_value(&typed).unwrap();
-    assert_eq!(again, original, "{name}: re-encoding differs");
-    let text_again = serde_json::to_string(&typed).unwrap();
-    assert_eq!(
-        serde_json::from_str::<Value>(&text_again).unwrap(),
-        original,
-        "{name}: re-encoded text differs"
-    );
-    typed
-}
-
-fn assert_no_extra(name: &str, what: &str, extra: &ibkr_model::Extra) {
-    assert!(
-        extra.is_empty(),
-        "{name}: unmodelled fields in {what}: {extra:?}"
-    );
 }
 
 // --- accounts -----------------------------------------------------------------------------

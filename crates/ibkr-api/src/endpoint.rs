@@ -36,6 +36,46 @@ pub enum Endpoint {
     PortfolioAllocation,
     /// `GET /portfolio/{acct}/positions/{page}`
     Positions,
+    /// `POST /iserver/account`
+    SwitchAccount,
+    /// `GET /iserver/account/search/{pattern}`
+    AccountSearch,
+    /// `POST /iserver/dynaccount`
+    DynAccount,
+    /// `GET /iserver/account/{acct}/summary`
+    AccountSummary,
+    /// `GET /iserver/account/{acct}/summary/available_funds`
+    AvailableFunds,
+    /// `GET /iserver/account/{acct}/summary/balances`
+    Balances,
+    /// `GET /iserver/account/{acct}/summary/margins`
+    Margins,
+    /// `GET /iserver/account/{acct}/summary/market_value`
+    MarketValue,
+    /// `GET /iserver/account/pnl/partitioned`
+    PnlPartitioned,
+    /// `GET /acesws/{acct}/signatures-and-owners`
+    SignaturesAndOwners,
+    /// `GET /portfolio/subaccounts2`
+    PortfolioSubaccounts2,
+    /// `POST /portfolio/allocation`
+    AllocationForAccounts,
+    /// `GET /portfolio2/{acct}/positions`
+    Positions2,
+    /// `GET /portfolio/{acct}/position/{conid}`
+    PositionByConid,
+    /// `GET /portfolio/positions/{conid}`
+    PositionsByConid,
+    /// `POST /portfolio/{acct}/positions/invalidate`
+    InvalidatePositions,
+    /// `GET /portfolio/{acct}/combo/positions`
+    ComboPositions,
+    /// `POST /pa/performance`
+    PaPerformance,
+    /// `POST /pa/transactions`
+    PaTransactions,
+    /// `POST /pa/allperiods`
+    PaAllPeriods,
     /// `GET /iserver/secdef/search`
     SecDefSearch,
     /// `POST /iserver/secdef/search`
@@ -100,6 +140,26 @@ impl Endpoint {
             Endpoint::PortfolioSubaccounts => "GET /portfolio/subaccounts",
             Endpoint::PortfolioAllocation => "GET /portfolio/{acct}/allocation",
             Endpoint::Positions => "GET /portfolio/{acct}/positions/{page}",
+            Endpoint::SwitchAccount => "POST /iserver/account",
+            Endpoint::AccountSearch => "GET /iserver/account/search/{pattern}",
+            Endpoint::DynAccount => "POST /iserver/dynaccount",
+            Endpoint::AccountSummary => "GET /iserver/account/{acct}/summary",
+            Endpoint::AvailableFunds => "GET /iserver/account/{acct}/summary/available_funds",
+            Endpoint::Balances => "GET /iserver/account/{acct}/summary/balances",
+            Endpoint::Margins => "GET /iserver/account/{acct}/summary/margins",
+            Endpoint::MarketValue => "GET /iserver/account/{acct}/summary/market_value",
+            Endpoint::PnlPartitioned => "GET /iserver/account/pnl/partitioned",
+            Endpoint::SignaturesAndOwners => "GET /acesws/{acct}/signatures-and-owners",
+            Endpoint::PortfolioSubaccounts2 => "GET /portfolio/subaccounts2",
+            Endpoint::AllocationForAccounts => "POST /portfolio/allocation",
+            Endpoint::Positions2 => "GET /portfolio2/{acct}/positions",
+            Endpoint::PositionByConid => "GET /portfolio/{acct}/position/{conid}",
+            Endpoint::PositionsByConid => "GET /portfolio/positions/{conid}",
+            Endpoint::InvalidatePositions => "POST /portfolio/{acct}/positions/invalidate",
+            Endpoint::ComboPositions => "GET /portfolio/{acct}/combo/positions",
+            Endpoint::PaPerformance => "POST /pa/performance",
+            Endpoint::PaTransactions => "POST /pa/transactions",
+            Endpoint::PaAllPeriods => "POST /pa/allperiods",
             Endpoint::SecDefSearch => "GET /iserver/secdef/search",
             Endpoint::SecDefSearchPost => "POST /iserver/secdef/search",
             Endpoint::SecDefStrikes => "GET /iserver/secdef/strikes",
@@ -132,6 +192,9 @@ impl Endpoint {
         match self {
             Endpoint::Raw => *method == reqwest::Method::GET,
             Endpoint::Logout => false,
+            // Read-only, but IBKR grants Portfolio Analyst one call per 15 minutes: a
+            // repeat would hold the caller that long, so the caller decides.
+            Endpoint::PaPerformance | Endpoint::PaTransactions | Endpoint::PaAllPeriods => false,
             // Safe to repeat, but IBKR's 500 {"error":"unknown"} for a stream that is
             // not open is an answer, not a glitch: nothing to retry.
             Endpoint::Unsubscribe => false,
@@ -148,6 +211,23 @@ impl Endpoint {
             | Endpoint::PortfolioSubaccounts
             | Endpoint::PortfolioAllocation
             | Endpoint::Positions
+            | Endpoint::SwitchAccount
+            | Endpoint::AccountSearch
+            | Endpoint::DynAccount
+            | Endpoint::AccountSummary
+            | Endpoint::AvailableFunds
+            | Endpoint::Balances
+            | Endpoint::Margins
+            | Endpoint::MarketValue
+            | Endpoint::PnlPartitioned
+            | Endpoint::SignaturesAndOwners
+            | Endpoint::PortfolioSubaccounts2
+            | Endpoint::AllocationForAccounts
+            | Endpoint::Positions2
+            | Endpoint::PositionByConid
+            | Endpoint::PositionsByConid
+            | Endpoint::InvalidatePositions
+            | Endpoint::ComboPositions
             | Endpoint::SecDefSearch
             | Endpoint::SecDefSearchPost
             | Endpoint::SecDefStrikes

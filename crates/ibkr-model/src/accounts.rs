@@ -805,7 +805,7 @@ pub struct PnlEntry {
         with = "crate::num::number::opt"
     )]
     pub upl: Option<Decimal>,
-    /// Unrealised profit and loss (alternative field, per IBKR's docs).
+    /// Excess liquidity, unrounded (IBKR's WebSocket docs: "Unrounded Excess Liquidity").
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",

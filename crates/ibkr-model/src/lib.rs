@@ -29,6 +29,7 @@ pub mod contracts;
 pub mod error;
 pub mod market_data;
 pub mod num;
+pub mod orders;
 pub mod pacing;
 pub mod portfolio;
 pub mod time;

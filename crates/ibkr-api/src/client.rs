@@ -18,6 +18,8 @@ use tokio::time::Instant;
 
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result, snippet};
+use crate::oauth::OAuthConfig;
+use crate::oauth::session::OAuthSession;
 use crate::pacing::{Pacer, PacingClass, PacingMetrics, PacingStore, PacingTable};
 use crate::retry::{self, Decision, Outcome, RetryPolicy};
 use crate::tls::{self, Pin, Policy};
@@ -62,6 +64,10 @@ struct Inner {
     cache: Mutex<HashMap<String, (Instant, Bytes)>>,
     /// Whether `/iserver/accounts` was called (IBKR requires it once per session).
     accounts_primed: AtomicBool,
+    /// How the WebSocket connects (TLS policy, user agent, host overrides).
+    transport: crate::streaming::Transport,
+    /// OAuth 1.0a instead of the gateway's browser session.
+    oauth: Option<OAuthSession>,
 }
 
 impl std::fmt::Debug for Client {
@@ -69,6 +75,7 @@ impl std::fmt::Debug for Client {
         // No cookies, no tokens.
         f.debug_struct("Client")
             .field("gateway", &self.inner.gateway.as_str())
+            .field("oauth", &self.inner.oauth.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -78,6 +85,9 @@ impl std::fmt::Debug for Client {
 #[must_use]
 pub struct ClientBuilder {
     gateway: String,
+    /// Whether `gateway` was set (in OAuth mode, it replaces the configuration's
+    /// base URL).
+    gateway_set: bool,
     base_path: String,
     user_agent: String,
     timeout: Duration,
@@ -87,16 +97,20 @@ pub struct ClientBuilder {
     danger_accept_invalid_certs: bool,
     resolve: Vec<(String, std::net::SocketAddr)>,
     pacing: PacingTable,
+    /// Whether `pacing` was set (OAuth mode otherwise keeps [`PacingTable::oauth`]).
+    pacing_set: bool,
     pacing_store: Option<Arc<dyn PacingStore>>,
     retry: RetryPolicy,
     penalty: Duration,
     max_wait: Option<Duration>,
+    oauth: Option<OAuthConfig>,
 }
 
 impl Default for ClientBuilder {
     fn default() -> Self {
         ClientBuilder {
             gateway: DEFAULT_GATEWAY.into(),
+            gateway_set: false,
             base_path: DEFAULT_BASE_PATH.into(),
             user_agent: concat!("ibkr-rs/", env!("CARGO_PKG_VERSION")).into(),
             timeout: Duration::from_secs(30),
@@ -106,10 +120,12 @@ impl Default for ClientBuilder {
             danger_accept_invalid_certs: false,
             resolve: Vec::new(),
             pacing: PacingTable::gateway(),
+            pacing_set: false,
             pacing_store: None,
             retry: RetryPolicy::default(),
             penalty: Duration::from_secs(600),
             max_wait: None,
+            oauth: None,
         }
     }
 }
@@ -119,6 +135,20 @@ impl ClientBuilder {
     /// already ends with the base path (`.../v1/api`) is accepted too.
     pub fn gateway(mut self, url: impl Into<String>) -> Self {
         self.gateway = url.into();
+        self.gateway_set = true;
+        self
+    }
+
+    /// Talks OAuth 1.0a to IBKR's API (`https://api.ibkr.com/v1/api`, or the
+    /// configuration's `base_url`; [`gateway`](Self::gateway) overrides it) instead
+    /// of going through a gateway's browser session. Every call is the same; the
+    /// client obtains the live session token when first needed, signs every request
+    /// with it, renews it ahead of its expiry and after a 401 of the OAuth layer,
+    /// and opens the brokerage session before the first `/iserver/*` call. The rate
+    /// limits become [`PacingTable::oauth`] (50 requests/s) unless
+    /// [`pacing`](Self::pacing) sets others. See `docs/how-to/oauth.md`.
+    pub fn oauth(mut self, config: OAuthConfig) -> Self {
+        self.oauth = Some(config);
         self
     }
 
@@ -181,6 +211,7 @@ impl ClientBuilder {
     /// or edit a table to override single entries.
     pub fn pacing(mut self, table: PacingTable) -> Self {
         self.pacing = table;
+        self.pacing_set = true;
         self
     }
 
@@ -214,7 +245,15 @@ impl ClientBuilder {
 
     /// Builds the client. Fails on a malformed URL or pin.
     pub fn build(self) -> Result<Client> {
-        let gateway = parse_gateway(&self.gateway, &self.base_path)?;
+        let address = match &self.oauth {
+            Some(config) if !self.gateway_set => config.base_url(),
+            _ => self.gateway.as_str(),
+        };
+        let gateway = parse_gateway(address, &self.base_path)?;
+        let pacing = match &self.oauth {
+            Some(_) if !self.pacing_set => PacingTable::oauth(),
+            _ => self.pacing,
+        };
         let base_path = format!("{}/", self.base_path.trim_matches('/'));
         let base = gateway
             .join(&base_path)
@@ -228,15 +267,25 @@ impl ClientBuilder {
         for (host, addr) in &self.resolve {
             http = http.resolve(host, *addr);
         }
-        if gateway.scheme() == "https" {
-            let policy = match (&self.pin, self.danger_accept_invalid_certs) {
-                (_, true) => Policy::Danger,
-                (Some(p), false) => Policy::Pinned(Pin::parse(p)?),
-                (None, false) if tls::is_loopback(&gateway) => Policy::Loopback,
-                (None, false) => Policy::Verify,
-            };
-            http = http.tls_backend_preconfigured(tls::client_config(policy)?);
-        }
+        // Always a configured TLS backend, even for an `http://` gateway: reqwest
+        // would otherwise look for a process-wide rustls crypto provider, which this
+        // crate does not install.
+        let policy = match (&self.pin, self.danger_accept_invalid_certs) {
+            _ if gateway.scheme() != "https" => Policy::Verify,
+            (_, true) => Policy::Danger,
+            (Some(p), false) => Policy::Pinned(Pin::parse(p)?),
+            (None, false) if tls::is_loopback(&gateway) => Policy::Loopback,
+            (None, false) => Policy::Verify,
+        };
+        let tls_config = tls::client_config(policy)?;
+        // The WebSocket connects with the same TLS policy as the requests.
+        let transport = crate::streaming::Transport {
+            tls: Arc::new(tls_config.clone()),
+            user_agent: self.user_agent.clone(),
+            resolve: self.resolve.clone(),
+            connect_timeout: self.connect_timeout,
+        };
+        http = http.tls_backend_preconfigured(tls_config);
         let http = http
             .build()
             .map_err(|e| Error::Config(format!("HTTP client: {e}")))?;
@@ -247,11 +296,13 @@ impl ClientBuilder {
                 base,
                 timeout: self.timeout,
                 reauth_timeout: self.reauth_timeout,
-                pacer: Pacer::new(self.pacing, self.pacing_store),
+                pacer: Pacer::new(pacing, self.pacing_store),
                 retry: self.retry,
                 penalty: self.penalty,
                 cache: Mutex::new(HashMap::new()),
                 accounts_primed: AtomicBool::new(false),
+                transport,
+                oauth: self.oauth.map(OAuthSession::new),
             }),
             max_wait: self.max_wait,
             cached_reads: false,
@@ -314,8 +365,22 @@ impl Client {
         &self.inner.accounts_primed
     }
 
+    pub(crate) fn stream_transport(&self) -> &crate::streaming::Transport {
+        &self.inner.transport
+    }
+
     pub(crate) fn reauth_timeout(&self) -> Duration {
         self.inner.reauth_timeout
+    }
+
+    /// The OAuth session, in OAuth mode.
+    pub(crate) fn oauth_session(&self) -> Option<&OAuthSession> {
+        self.inner.oauth.as_ref()
+    }
+
+    /// The HTTP client (connection pool, cookies, TLS).
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.inner.http
     }
 
     /// Calls any endpoint and returns its JSON as it came: the way to reach an
@@ -395,8 +460,15 @@ impl Client {
             tracing::debug!(request = %masked(&label), "answered from a read younger than {window:?}");
             return decode(&label, &bytes);
         }
+        // OAuth: the first `/iserver/*` call after a new token opens the brokerage
+        // session.
+        if self.inner.oauth.is_some() {
+            self.oauth_before_call(path).await?;
+        }
         let deadline = self.max_wait.map(|w| Instant::now() + w);
         let mut attempt = 0u32;
+        // OAuth: one new live session token per call, after a 401 of the OAuth layer.
+        let mut renewed = false;
         loop {
             let admission = self
                 .inner
@@ -405,6 +477,7 @@ impl Client {
                 .await
                 .map_err(|wait| self.would_wait(&label, class, wait))?;
             self.inner.pacer.count(class, |m| m.sent += 1);
+            let sent_at = Instant::now();
             let result = self
                 .send_once(&label, path, &method, url.clone(), body.as_deref())
                 .await;
@@ -422,6 +495,12 @@ impl Client {
                 }
                 Err(e) => e,
             };
+            // Refused by the OAuth layer before anything was processed: once, with a
+            // new token (safe for orders too).
+            if !renewed && self.oauth_renew_after(&err, sent_at).await? {
+                renewed = true;
+                continue;
+            }
             let outcome = match &err {
                 // A refused certificate stays refused: not retried.
                 Error::Transport { .. } => Outcome::Transport,
@@ -470,7 +549,12 @@ impl Client {
         url: Url,
         body: Option<&[u8]>,
     ) -> Result<Bytes> {
+        // OAuth: signed just before sending, so that the timestamp is fresh.
+        let authorization = self.oauth_authorization(method, &url).await?;
         let mut req = self.inner.http.request(method.clone(), url);
+        if let Some(value) = authorization {
+            req = req.header(reqwest::header::AUTHORIZATION, value);
+        }
         match body {
             Some(b) => {
                 req = req
@@ -500,6 +584,12 @@ impl Client {
             return Err(self.status_error(label, path, status, retry_after, &bytes));
         }
         if let Some(message) = error_in_body(&bytes) {
+            if is_unknown_account(&message) {
+                return Err(Error::UnknownAccount {
+                    endpoint: label.to_string(),
+                    message,
+                });
+            }
             return Err(Error::Gateway {
                 endpoint: label.to_string(),
                 message,
@@ -551,7 +641,7 @@ impl Client {
         cache.insert(key.to_string(), (Instant::now(), bytes));
     }
 
-    fn transport(&self, label: &str, e: reqwest::Error) -> Error {
+    pub(crate) fn transport(&self, label: &str, e: reqwest::Error) -> Error {
         if e.is_timeout() {
             return Error::Timeout {
                 endpoint: label.to_string(),
@@ -589,6 +679,10 @@ impl Client {
             .is_some_and(|m| m.to_ascii_lowercase().contains("no bridge"));
         let iserver = path.trim_start_matches('/').starts_with("iserver/");
         match status {
+            _ if message.as_deref().is_some_and(is_unknown_account) => Error::UnknownAccount {
+                endpoint,
+                message: message.unwrap_or_default(),
+            },
             _ if no_bridge => Error::NoBrokerageSession {
                 endpoint,
                 message: message.unwrap_or_default(),
@@ -597,6 +691,15 @@ impl Client {
                 endpoint,
                 message: message.unwrap_or_default(),
             },
+            // OAuth: IBKR's problem body comes from the OAuth layer.
+            StatusCode::UNAUTHORIZED
+                if self.inner.oauth.is_some() && problem_detail(body).is_some() =>
+            {
+                Error::OAuthRejected {
+                    endpoint,
+                    reason: problem_detail(body).unwrap_or_default(),
+                }
+            }
             StatusCode::UNAUTHORIZED => Error::NotAuthenticated {
                 endpoint,
                 reason: problem_detail(body).unwrap_or_else(|| "HTTP 401".into()),
@@ -672,6 +775,14 @@ pub(crate) fn with_query<Q: Serialize + ?Sized>(path: &str, q: &Q) -> Result<Str
 }
 
 /// `{"error": "non-empty"}` at the top level of a 200 answer: IBKR's rejection.
+/// Whether a gateway message says the account named in the call does not exist:
+/// "Bad Request: accountId is not valid: U1" (400 on `/iserver/account/...`, 500 on
+/// `/portfolio/...`) or "Invalid account ID" (500 on `POST /iserver/account`).
+fn is_unknown_account(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("accountid is not valid") || m.contains("invalid account id")
+}
+
 fn error_in_body(bytes: &[u8]) -> Option<String> {
     #[derive(serde::Deserialize)]
     struct Probe {
@@ -771,6 +882,17 @@ mod tests {
     }
 
     #[test]
+    fn unknown_account_messages_are_recognised() {
+        assert!(is_unknown_account(
+            "Bad Request: accountId is not valid: 11110000"
+        ));
+        assert!(is_unknown_account("Invalid account ID"));
+        assert!(!is_unknown_account(
+            "Bad Request: Please query /accounts first"
+        ));
+    }
+
+    #[test]
     fn error_bodies_are_recognised() {
         assert_eq!(
             error_in_body(br#"{"error":"failed to process request"}"#).as_deref(),
@@ -785,6 +907,9 @@ mod tests {
     #[test]
     fn the_base_url_joins_paths() {
         let c = Client::new("https://localhost:5000").unwrap();
+        // A plain-HTTP gateway builds too (no process-wide crypto provider needed).
+        let plain = Client::new("http://127.0.0.1:5000").unwrap();
+        assert_eq!(plain.base_url().as_str(), "http://127.0.0.1:5000/v1/api/");
         assert_eq!(c.base_url().as_str(), "https://localhost:5000/v1/api/");
         assert_eq!(
             c.base_url().join("iserver/auth/status").unwrap().as_str(),

@@ -76,6 +76,30 @@ pub enum Endpoint {
     PaTransactions,
     /// `POST /pa/allperiods`
     PaAllPeriods,
+    /// `POST /iserver/account/{acct}/orders`
+    PlaceOrders,
+    /// `POST /iserver/account/orders/{faGroup}`
+    PlaceGroupOrders,
+    /// `POST /iserver/reply/{replyId}`
+    ReplyToPrompt,
+    /// `POST /iserver/account/{acct}/orders/whatif`
+    WhatIf,
+    /// `POST /iserver/account/{acct}/order/{orderId}`
+    ModifyOrder,
+    /// `DELETE /iserver/account/{acct}/order/{orderId}`
+    CancelOrder,
+    /// `GET /iserver/account/orders`
+    LiveOrders,
+    /// `GET /iserver/account/order/status/{orderId}`
+    OrderStatus,
+    /// `GET /iserver/account/trades`
+    Trades,
+    /// `POST /iserver/questions/suppress`
+    SuppressQuestions,
+    /// `POST /iserver/questions/suppress/reset`
+    ResetSuppressedQuestions,
+    /// `POST /iserver/notification`
+    AnswerNotification,
     /// `GET /iserver/secdef/search`
     SecDefSearch,
     /// `POST /iserver/secdef/search`
@@ -160,6 +184,18 @@ impl Endpoint {
             Endpoint::PaPerformance => "POST /pa/performance",
             Endpoint::PaTransactions => "POST /pa/transactions",
             Endpoint::PaAllPeriods => "POST /pa/allperiods",
+            Endpoint::PlaceOrders => "POST /iserver/account/{acct}/orders",
+            Endpoint::PlaceGroupOrders => "POST /iserver/account/orders/{faGroup}",
+            Endpoint::ReplyToPrompt => "POST /iserver/reply/{replyId}",
+            Endpoint::WhatIf => "POST /iserver/account/{acct}/orders/whatif",
+            Endpoint::ModifyOrder => "POST /iserver/account/{acct}/order/{orderId}",
+            Endpoint::CancelOrder => "DELETE /iserver/account/{acct}/order/{orderId}",
+            Endpoint::LiveOrders => "GET /iserver/account/orders",
+            Endpoint::OrderStatus => "GET /iserver/account/order/status/{orderId}",
+            Endpoint::Trades => "GET /iserver/account/trades",
+            Endpoint::SuppressQuestions => "POST /iserver/questions/suppress",
+            Endpoint::ResetSuppressedQuestions => "POST /iserver/questions/suppress/reset",
+            Endpoint::AnswerNotification => "POST /iserver/notification",
             Endpoint::SecDefSearch => "GET /iserver/secdef/search",
             Endpoint::SecDefSearchPost => "POST /iserver/secdef/search",
             Endpoint::SecDefStrikes => "GET /iserver/secdef/strikes",
@@ -192,6 +228,14 @@ impl Endpoint {
         match self {
             Endpoint::Raw => *method == reqwest::Method::GET,
             Endpoint::Logout => false,
+            // Orders: anything that could place, change or cancel an order, or answer
+            // a prompt, is never resent blindly; its outcome is looked up instead.
+            Endpoint::PlaceOrders
+            | Endpoint::PlaceGroupOrders
+            | Endpoint::ReplyToPrompt
+            | Endpoint::ModifyOrder
+            | Endpoint::CancelOrder
+            | Endpoint::AnswerNotification => false,
             // Read-only, but IBKR grants Portfolio Analyst one call per 15 minutes: a
             // repeat would hold the caller that long, so the caller decides.
             Endpoint::PaPerformance | Endpoint::PaTransactions | Endpoint::PaAllPeriods => false,
@@ -211,6 +255,12 @@ impl Endpoint {
             | Endpoint::PortfolioSubaccounts
             | Endpoint::PortfolioAllocation
             | Endpoint::Positions
+            | Endpoint::WhatIf
+            | Endpoint::LiveOrders
+            | Endpoint::OrderStatus
+            | Endpoint::Trades
+            | Endpoint::SuppressQuestions
+            | Endpoint::ResetSuppressedQuestions
             | Endpoint::SwitchAccount
             | Endpoint::AccountSearch
             | Endpoint::DynAccount

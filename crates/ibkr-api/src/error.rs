@@ -141,16 +141,120 @@ pub enum Error {
         /// The matches, `conid (description)`.
         candidates: Vec<String>,
     },
+    /// The gateway does not know the account the call names (IBKR answers 400 or 500
+    /// "accountId is not valid", or "Invalid account ID"). Not retried: list the login's
+    /// accounts with `brokerage_accounts()` or `portfolio_accounts()`.
+    #[error(
+        "{endpoint}: the gateway does not know this account ({message}); list this login's accounts with `ibkr accounts`"
+    )]
+    UnknownAccount {
+        /// The call.
+        endpoint: String,
+        /// What the gateway said.
+        message: String,
+    },
     /// The client was configured wrongly.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// OAuth: the credentials could not be used, or the live session token could
+    /// not be computed (a key that does not decrypt the access token secret, DH
+    /// parameters other than those registered...). The message names the setting at
+    /// fault and holds no secret.
+    #[error("OAuth: {0}")]
+    OAuth(#[from] crate::oauth::OAuthError),
+    /// OAuth: IBKR's OAuth layer refused the request (HTTP 401), before anything was
+    /// processed, and a fresh live session token did not help (or it was the token
+    /// request itself that was refused).
+    #[error(
+        "{endpoint}: refused by IBKR's OAuth layer ({reason}); check the consumer key, the access token and its secret, the realm, and this machine's clock"
+    )]
+    OAuthRejected {
+        /// The call.
+        endpoint: String,
+        /// What the server said (the 401 body's `detail`).
+        reason: String,
+    },
+    /// An order ticket the library refuses to send (no side, a non-positive size or
+    /// price, a bracket whose prices are on the wrong side, a bad `cOID`...). Nothing
+    /// was sent.
+    #[error("invalid order: {0}; nothing was sent")]
+    InvalidOrder(String),
+    /// IBKR refused an order request with HTTP 200 `{"error": ...}`: a placement
+    /// (insufficient funds, a price too far from the market...), a cancellation (the
+    /// order has filled), a modification (the order was cancelled)... The refused
+    /// order was not placed or changed; orders in `placed` were accepted before the
+    /// refusal (e.g. the parent of a bracket whose child was refused).
+    #[error("{endpoint}: IBKR rejected the order{}: {message}", coid.as_deref().map(|c| format!(" (cOID {c})")).unwrap_or_default())]
+    OrderRejected {
+        /// The call.
+        endpoint: String,
+        /// IBKR's message.
+        message: String,
+        /// The customer order id of the refused order, when the call placed one.
+        coid: Option<String>,
+        /// Orders of the same request accepted before the refusal.
+        placed: Vec<crate::orders::PlacedOrder>,
+    },
+    /// Certainly not placed: the request failed before IBKR could act on it (the
+    /// connection was refused, the rate limit or the session refused it, ...).
+    /// Placing it again cannot make a duplicate.
+    #[error("order {coid} was not placed: {source}")]
+    OrderNotPlaced {
+        /// The customer order id of the order (the first, for several).
+        coid: String,
+        /// Why.
+        #[source]
+        source: Box<Error>,
+    },
+    /// The outcome of a placement (or of a confirmation) is unknown: the request may
+    /// have reached IBKR, and looking the order up by its `cOID` neither found it for
+    /// sure nor proved it absent within the time allowed. **Do not place it again
+    /// blindly**: look it up (live orders, trades) by its `cOID` first.
+    #[error(
+        "the outcome of order {coid} is unknown ({cause}); do not resend it: look it up by its cOID in live orders and trades first"
+    )]
+    OrderOutcomeUnknown {
+        /// The customer order id of the order (the first, for several).
+        coid: String,
+        /// What went wrong, and what the look-up saw.
+        cause: String,
+        /// Orders of the request that the look-up did find (e.g. the parent of a
+        /// bracket whose children it did not find).
+        found: Vec<crate::orders::PlacedOrder>,
+    },
+    /// IBKR no longer knows the reply id of an order prompt: it expired, or another
+    /// request came in between (IBKR discards a prompt's order as soon as anything else
+    /// is sent). The order was not placed; place it again if still wanted.
+    #[error(
+        "{endpoint}: the order prompt {reply_id} is no longer valid ({message}); the order was not placed"
+    )]
+    ReplyExpired {
+        /// The call.
+        endpoint: String,
+        /// The reply id.
+        reply_id: String,
+        /// What the gateway said.
+        message: String,
+    },
+    /// IBKR kept asking questions about an order: the confirmation loop stopped after
+    /// this many rounds without an order id. The last prompt was not answered, so the
+    /// order was not placed.
+    #[error(
+        "order {coid}: IBKR still asked for confirmation after {rounds} rounds; the order was not placed"
+    )]
+    TooManyPrompts {
+        /// The customer order id.
+        coid: String,
+        /// Rounds of confirmation made.
+        rounds: u32,
+    },
 }
 
 impl Error {
     /// The HTTP status, for errors that carry one.
     pub fn status(&self) -> Option<u16> {
         match self {
-            Error::NotAuthenticated { .. } => Some(401),
+            Error::NotAuthenticated { .. } | Error::OAuthRejected { .. } => Some(401),
             Error::Forbidden { .. } => Some(403),
             Error::RateLimited { .. } => Some(429),
             Error::Http { status, .. } => Some(*status),
@@ -162,7 +266,9 @@ impl Error {
     pub fn is_auth(&self) -> bool {
         matches!(
             self,
-            Error::NotAuthenticated { .. } | Error::NoBrokerageSession { .. }
+            Error::NotAuthenticated { .. }
+                | Error::NoBrokerageSession { .. }
+                | Error::OAuthRejected { .. }
         )
     }
 }

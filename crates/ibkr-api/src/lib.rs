@@ -42,10 +42,14 @@ pub mod contracts;
 mod endpoint;
 mod error;
 pub mod market_data;
+pub mod oauth;
+pub mod orders;
+pub mod pa;
 pub mod pacing;
 pub mod portfolio;
 pub mod retry;
 pub mod session;
+pub mod streaming;
 mod tls;
 
 pub use auth::{AuthOutcome, ReauthOutcome};
@@ -53,6 +57,7 @@ pub use client::{Client, ClientBuilder, DEFAULT_BASE_PATH, DEFAULT_GATEWAY};
 pub use endpoint::Endpoint;
 pub use error::{Error, Result};
 pub use ibkr_model as model;
+pub use orders::{OrderTicket, PlacedOrder, Placement, PromptPolicy, ReplyId};
 pub use pacing::{PacingClass, PacingMetrics, PacingTable};
 pub use reqwest::Method;
 pub use retry::RetryPolicy;
@@ -80,3 +85,19 @@ mod howto_rate_limits_and_retries {}
 #[cfg(doctest)]
 #[doc = include_str!("../../../docs/how-to/market-data.md")]
 mod howto_market_data {}
+
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/how-to/account-management.md")]
+mod howto_account_management {}
+
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/how-to/trading.md")]
+mod howto_trading {}
+
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/how-to/oauth.md")]
+mod howto_oauth {}
+
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/how-to/streaming.md")]
+mod howto_streaming {}

@@ -195,14 +195,36 @@ impl Client {
         endpoint: Endpoint,
         path: &str,
     ) -> Result<T> {
+        self.call_after_accounts::<(), T>(endpoint, Method::GET, path, None)
+            .await
+    }
+
+    /// [`get_after_accounts`](Self::get_after_accounts) for any method and body (the
+    /// refused request was not processed, so sending it again is safe).
+    pub(crate) async fn call_after_accounts<B, T>(
+        &self,
+        endpoint: Endpoint,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<T>
+    where
+        B: serde::Serialize + ?Sized,
+        T: serde::de::DeserializeOwned,
+    {
         self.prime_accounts().await?;
-        match self.call::<(), T>(endpoint, Method::GET, path, None).await {
+        match self
+            .call::<B, T>(endpoint, method.clone(), path, body)
+            .await
+        {
             Err(Error::Http {
-                status: 400, body, ..
-            }) if body.contains("/accounts first") => {
+                status: 400,
+                body: b,
+                ..
+            }) if b.contains("/accounts first") => {
                 self.accounts_primed().store(false, Ordering::Relaxed);
                 self.prime_accounts().await?;
-                self.call::<(), T>(endpoint, Method::GET, path, None).await
+                self.call::<B, T>(endpoint, method, path, body).await
             }
             other => other,
         }

@@ -55,6 +55,16 @@ struct Cli {
     #[arg(long, global = true, default_value_t = 300, value_name = "SECS")]
     max_wait: u64,
 
+    /// Talk OAuth 1.0a to IBKR's API with this client.toml (no gateway, no browser;
+    /// IBKR_OAUTH_* variables override its values). --gateway then replaces its
+    /// base URL, and --pacing defaults to `oauth`.
+    #[arg(long, global = true, env = "IBKR_OAUTH_CONFIG", value_name = "PATH")]
+    oauth: Option<std::path::PathBuf>,
+
+    /// Whether --gateway / --pacing were given (command line or environment).
+    #[arg(skip)]
+    given: Given,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -83,14 +93,35 @@ enum Command {
     Schedule(commands::market::ScheduleArgs),
     /// The accounts of the login (portfolio view).
     Accounts,
+    /// Switch the selected account, search accounts, balances by segment, owners.
+    #[command(subcommand)]
+    Account(commands::portfolio::AccountCommand),
+    /// Profit and loss of every account: daily, unrealized, net liquidation.
+    Pnl,
+    /// Portfolio Analyst performance over a period (returns and net asset values).
+    Performance(commands::portfolio::PerformanceArgs),
     /// An account's summary: net liquidation, cash, margins, buying power.
     Summary(commands::portfolio::AccountArg),
     /// An account's cash ledger per currency.
     Ledger(commands::portfolio::AccountArg),
     /// An account's positions, every page.
-    Positions(commands::portfolio::AccountArg),
+    Positions(commands::portfolio::PositionsArgs),
     /// An account's holdings by asset class, sector and group.
     Allocation(commands::portfolio::AccountArg),
+    /// Place, preview, inspect, modify and cancel orders. Prompts are asked at a
+    /// terminal and refused without one unless --yes or --accept IDS. Exit codes: 3 a
+    /// prompt was not confirmed (nothing placed), 4 the outcome is unknown (check
+    /// `ibkr orders`; do not resend).
+    #[command(subcommand)]
+    Order(commands::orders::OrderCommand),
+    /// Live orders: working, filled and cancelled today (--watch refreshes every 5 s).
+    Orders(commands::orders::OrdersArgs),
+    /// Executions of today, or of the last --days N days.
+    Trades(commands::orders::TradesArgs),
+    /// Live streams over the gateway's WebSocket: quotes, orders, P&L, raw topics.
+    /// Ctrl-C (or --duration SECS) ends them.
+    #[command(subcommand)]
+    Stream(commands::stream::StreamCommand),
     /// The gateway simulator.
     #[command(subcommand)]
     Sim(commands::sim::SimCommand),
@@ -103,27 +134,75 @@ enum Command {
 
 impl Cli {
     fn client(&self) -> ibkr_api::Result<Client> {
-        let table = match self.pacing.as_str() {
+        // OAuth keeps its 50 requests/s unless --pacing says otherwise.
+        let pacing = match (&self.oauth, self.given.pacing) {
+            (Some(_), false) => "oauth",
+            _ => self.pacing.as_str(),
+        };
+        let table = match pacing {
             "off" => PacingTable::unlimited(),
             "oauth" => PacingTable::oauth(),
             _ => PacingTable::gateway(),
         };
-        let mut b = Client::builder()
-            .gateway(&self.gateway)
+        let mut b = Client::builder();
+        let mut address = self.gateway.clone();
+        if let Some(path) = &self.oauth {
+            let path = path.to_string_lossy().into_owned();
+            let config = ibkr_api::oauth::OAuthConfig::from_env_lookup(|name| {
+                if name == "IBKR_OAUTH_CONFIG" {
+                    Some(path.clone())
+                } else {
+                    std::env::var(name).ok()
+                }
+            })?;
+            if !self.given.gateway {
+                address = config.base_url().to_owned();
+            }
+            b = b.oauth(config);
+        }
+        let mut b = b
+            .gateway(&address)
             .timeout(Duration::from_secs(self.timeout.max(1)))
             .danger_accept_invalid_certs(self.insecure)
             .pacing(table)
             .max_wait(Duration::from_secs(self.max_wait));
-        if self.pacing != "off" {
+        if pacing != "off" {
             // Separate `ibkr` processes talking to one gateway pace together.
-            b = b.pacing_store(Arc::new(FilePacingStore::new(shared_pacing_file(
-                &self.gateway,
-            ))));
+            b = b.pacing_store(Arc::new(FilePacingStore::new(shared_pacing_file(&address))));
         }
         if let Some(pin) = &self.pin_sha256 {
             b = b.pin_certificate_sha256(pin);
         }
         b.build()
+    }
+}
+
+/// Which options with defaults were given: in OAuth mode the defaults of
+/// --gateway and --pacing differ.
+#[derive(Debug, Default)]
+struct Given {
+    gateway: bool,
+    pacing: bool,
+}
+
+impl Cli {
+    /// Parses the command line and notes which of --gateway and --pacing were given.
+    fn parse_noting_given() -> Cli {
+        use clap::parser::ValueSource;
+        use clap::{CommandFactory, FromArgMatches};
+        let matches = Cli::command().get_matches();
+        let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+        let given = |id: &str| {
+            matches!(
+                matches.value_source(id),
+                Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+            )
+        };
+        cli.given = Given {
+            gateway: given("gateway"),
+            pacing: given("pacing"),
+        };
+        cli
     }
 }
 
@@ -144,7 +223,7 @@ fn init_tracing(verbose: u8) {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_noting_given();
     init_tracing(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -184,10 +263,17 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
         Command::Fx(a) => commands::market::fx(&client, a, &out).await,
         Command::Schedule(a) => commands::market::schedule(&client, a, &out).await,
         Command::Accounts => commands::portfolio::accounts(&client, &out).await,
+        Command::Account(c) => commands::portfolio::account(&client, c, &out).await,
+        Command::Pnl => commands::portfolio::pnl(&client, &out).await,
+        Command::Performance(a) => commands::portfolio::performance(&client, a, &out).await,
         Command::Summary(a) => commands::portfolio::summary(&client, a, &out).await,
         Command::Ledger(a) => commands::portfolio::ledger(&client, a, &out).await,
         Command::Positions(a) => commands::portfolio::positions(&client, a, &out).await,
         Command::Allocation(a) => commands::portfolio::allocation(&client, a, &out).await,
+        Command::Order(c) => commands::orders::order(&client, c, &out).await,
+        Command::Orders(a) => commands::orders::orders(&client, a, &out).await,
+        Command::Trades(a) => commands::orders::trades(&client, a, &out).await,
+        Command::Stream(c) => commands::stream::run(&client, c, &out).await,
         // Served above, without a client.
         Command::Sim(_) | Command::Demo => Ok(ExitCode::SUCCESS),
     };

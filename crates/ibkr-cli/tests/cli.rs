@@ -236,19 +236,32 @@ fn the_demo_walks_through_the_session() {
     assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
     let text = stdout(&o);
     for step in [
-        "[1/12] Check the authentication status",
-        "[2/12] Ping the server",
-        "[3/12] Validate the SSO session",
+        "[1/18] Check the authentication status",
+        "[2/18] Ping the server",
+        "[3/18] Validate the SSO session",
         "keeper: brokerage session down",
         "a brokerage call now fails: GET /iserver/accounts: no brokerage session",
         "outcome: reauthenticated",
-        "[8/12] Find a contract",
+        "[8/18] Find a contract",
         "AAPL is conid 265598",
-        "[9/12] Quote it",
-        "[10/12] Its history",
-        "[11/12] The paper account",
+        "[9/18] Quote it",
+        "[10/18] Its history",
+        "[11/18] A few seconds of live quotes",
+        "updates in 2 s",
+        "[12/18] The paper account",
         "DU1234567: net liquidation",
-        "[12/12] End the session",
+        "[13/18] Place a limit order: IBKR asks a question first",
+        "IBKR asks (o163):",
+        "Percentage constraint of 3%",
+        "[14/18] Confirm it, and wait for the fill",
+        "Filled: Bought 10 AAPL Limit",
+        "[15/18] The same order on the stream",
+        "sor: order ",
+        "[16/18] The new position",
+        "(was ",
+        "[17/18] The trade",
+        "Bot 10 @",
+        "[18/18] End the session",
         "a tickle now fails: POST /tickle: not authenticated",
     ] {
         assert!(text.contains(step), "missing {step:?} in:\n{text}");
@@ -392,6 +405,32 @@ fn portfolio_commands_against_a_served_simulator() {
         al["assetClass"]["long"]["CASH"].as_f64().unwrap() > 0.0,
         "{al}"
     );
+    let sw = json(&cmd(&["--json", "account", "switch", "DU1234567"]));
+    assert_eq!(sw["success"], "Account already set", "{sw}");
+    let o = cmd(&["account", "switch", "DU0000000"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("does not know this account"),
+        "{}",
+        stderr(&o)
+    );
+    let o = cmd(&["account", "balances"]);
+    assert!(stdout(&o).contains("netLiquidationValue"), "{}", stdout(&o));
+    let pnl = json(&cmd(&["--json", "pnl"]));
+    let row = &pnl["upnl"]["DU1234567.Core"];
+    assert!(row["nl"].as_f64().unwrap() > 1_000_000.0, "{pnl}");
+    let o = cmd(&["pnl"]);
+    assert!(stdout(&o).contains("DU1234567.Core"), "{}", stdout(&o));
+    let o = cmd(&["performance", "--period", "1Y"]);
+    let text = stdout(&o);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(text.contains("cumulative return"), "{text}");
+    assert!(text.contains("start NAV"), "{text}");
+    let o = cmd(&["performance", "--period", "2W"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("unknown period"), "{}", stderr(&o));
+    let o = cmd(&["positions", "--sort", "mktValue", "--desc"]);
+    assert!(o.status.success(), "{}", stderr(&o));
     let o = cmd(&["allocation"]);
     assert!(stdout(&o).contains("asset class"), "{}", stdout(&o));
     let o = ibkr()
@@ -404,5 +443,722 @@ fn portfolio_commands_against_a_served_simulator() {
         stderr(&o).contains("accountId is not valid"),
         "{}",
         stderr(&o)
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Orders
+
+/// A simulated gateway in this process whose market clock starts on a Wednesday at
+/// 10:00 New York, so that orders fill whatever the wall clock says; `ibkr` runs
+/// against it as a child process, without rate limits on either side.
+struct OpenMarket {
+    gw: ibkr_sim::Gateway,
+    url: String,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl OpenMarket {
+    fn start() -> OpenMarket {
+        use chrono::TimeZone;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let at = chrono::Utc
+            .with_ymd_and_hms(2026, 11, 18, 15, 0, 0)
+            .unwrap();
+        let gw = runtime
+            .block_on(ibkr_sim::Gateway::start(
+                ibkr_sim::GatewayConfig::for_tests().market_time(at),
+            ))
+            .unwrap();
+        let url = gw.url().to_string();
+        OpenMarket {
+            gw,
+            url,
+            _runtime: runtime,
+        }
+    }
+
+    fn ibkr(&self, args: &[&str]) -> Output {
+        let mut all = vec!["--gateway", self.url.as_str(), "--pacing", "off"];
+        all.extend_from_slice(args);
+        run(&all)
+    }
+
+    /// The simulator's orders with this cOID.
+    fn book(&self, coid: &str) -> Vec<ibkr_sim::matching::Order> {
+        self.gw
+            .orders()
+            .into_iter()
+            .filter(|o| o.coid == coid)
+            .collect()
+    }
+
+    /// The last price of AAPL (the snapshot also opens its market-data stream, so no
+    /// "without market data" prompt comes after it).
+    fn aapl_last(&self) -> f64 {
+        let o = self.ibkr(&["--json", "quote", "AAPL", "--fields", "last"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let row: Value = serde_json::from_str(stdout(&o).lines().next().unwrap()).unwrap();
+        row["31"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches('C')
+            .parse()
+            .unwrap()
+    }
+
+    fn aapl_position(&self) -> f64 {
+        let p = json(&self.ibkr(&["--json", "positions"]));
+        p.as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["conid"] == 265598)
+            .map(|x| x["position"].as_f64().unwrap())
+            .unwrap_or(0.0)
+    }
+}
+
+/// A price `pct` percent away from `p`, on the cent, as text.
+fn away(p: f64, pct: f64) -> String {
+    format!("{:.2}", p * (100.0 + pct) / 100.0)
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+fn placed_ids(v: &Value) -> Vec<String> {
+    assert_eq!(v["outcome"], "placed", "{v}");
+    v["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["order_id"].to_string())
+        .collect()
+}
+
+#[test]
+fn an_order_is_previewed_refused_without_a_terminal_and_placed_with_yes() {
+    let m = OpenMarket::start();
+    let before = m.aapl_position();
+
+    // A preview places nothing.
+    let o = m.ibkr(&[
+        "--json", "order", "buy", "AAPL", "10", "--limit", "150", "--whatif",
+    ]);
+    let p = json(&o);
+    assert!(p["amount"]["commission"].is_string(), "{p}");
+    assert!(
+        stderr(&o).contains("previewing in DU1234567: BUY 10 AAPL LMT 150 DAY"),
+        "{}",
+        stderr(&o)
+    );
+    let o = m.ibkr(&["order", "buy", "AAPL", "10", "--limit", "150", "--whatif"]);
+    assert!(stdout(&o).contains("nothing was placed"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("commission"), "{}", stdout(&o));
+    assert!(m.gw.orders().is_empty());
+
+    // No market data yet: IBKR asks; without a terminal the prompt is refused.
+    let o = m.ibkr(&[
+        "order",
+        "buy",
+        "AAPL",
+        "10",
+        "--limit",
+        "150",
+        "--coid",
+        "cli-no-tty",
+    ]);
+    assert_eq!(code(&o), 3, "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("IBKR asks (o354; reply id "), "{err}");
+    assert!(
+        err.contains("You are submitting an order without market data"),
+        "{err}"
+    );
+    assert!(err.contains("Order cli-no-tty was not placed"), "{err}");
+    assert!(err.contains("--accept o354 (or --yes)"), "{err}");
+    assert!(m.book("cli-no-tty").is_empty(), "declined: nothing placed");
+    // The same as JSON.
+    let o = m.ibkr(&["--json", "order", "buy", "AAPL", "10"]);
+    assert_eq!(code(&o), 3);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["outcome"], "not_confirmed", "{v}");
+    assert_eq!(v["prompts"][0], "o354");
+    assert_eq!(v["reply_id"].as_str().unwrap().len(), 36, "{v}");
+    assert!(m.gw.orders().is_empty());
+
+    // --yes confirms every prompt: a market order in regular hours fills.
+    let o = m.ibkr(&["--json", "order", "buy", "AAPL", "10", "--yes"]);
+    let v = json(&o);
+    assert_eq!(placed_ids(&v).len(), 1);
+    assert_eq!(v["orders"][0]["status"], "Filled", "{v}");
+    assert!(stderr(&o).contains("confirmed (--yes)"), "{}", stderr(&o));
+    let coid = v["orders"][0]["coid"].as_str().unwrap().to_string();
+    let book = m.book(&coid);
+    assert_eq!(book.len(), 1);
+    assert_eq!(book[0].filled.to_string(), "10");
+
+    // --accept confirms the prompts named: a buy limit 5 % above the market is
+    // marketable but beyond the 3 % price constraint.
+    let last = m.aapl_last();
+    let limit = away(last, 5.0);
+    let o = m.ibkr(&[
+        "--json",
+        "order",
+        "buy",
+        "AAPL",
+        "3",
+        "--limit",
+        &limit,
+        "--accept",
+        "o163",
+        "--coid",
+        "cli-accept-1",
+    ]);
+    let v = json(&o);
+    assert_eq!(placed_ids(&v).len(), 1);
+    assert!(
+        stderr(&o).contains("Percentage constraint of 3%"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains("confirmed (--accept)"),
+        "{}",
+        stderr(&o)
+    );
+    let mut filled = false;
+    for _ in 0..40 {
+        if m.book("cli-accept-1")[0].filled.to_string() == "3" {
+            filled = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    assert!(filled, "{:?}", m.book("cli-accept-1"));
+    assert_eq!(m.aapl_position(), before + 13.0);
+
+    // A prompt id that is not one is refused before anything is sent.
+    let o = m.ibkr(&["order", "buy", "AAPL", "1", "--accept", "yes"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("prompt id"), "{}", stderr(&o));
+    // So is an order the library refuses.
+    let o = m.ibkr(&["order", "buy", "AAPL", "0", "--yes"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("not positive"), "{}", stderr(&o));
+    assert_eq!(m.gw.orders().len(), 2);
+}
+
+#[test]
+fn a_prompt_is_answered_at_the_terminal() {
+    // `script` runs `ibkr` on a pseudo-terminal and types the answers.
+    let m = OpenMarket::start();
+    let line = |coid: &str| {
+        format!(
+            "{} --gateway {} --pacing off order buy MSFT 1 --limit 1 --coid {coid}",
+            env!("CARGO_BIN_EXE_ibkr"),
+            m.url
+        )
+    };
+    let at_terminal = |cmd: String, answers: &str| {
+        let mut child = Command::new("script")
+            .args(["-qec", &cmd, "/dev/null"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("script (util-linux) runs");
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(answers.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    // Two questions (no market data; the price far from the market): y, y.
+    let o = at_terminal(line("cli-tty-yes"), "y\ny\n");
+    let text = stdout(&o);
+    assert!(o.status.success(), "{text}");
+    assert_eq!(text.matches("Confirm? [y/N]").count(), 2, "{text}");
+    assert!(text.contains("placed:"), "{text}");
+    assert_eq!(m.book("cli-tty-yes").len(), 1);
+    // Answered no: declined, nothing placed.
+    let o = at_terminal(line("cli-tty-no"), "n\n");
+    assert_eq!(code(&o), 3, "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("Order cli-tty-no was not placed"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(m.book("cli-tty-no").is_empty());
+}
+
+#[test]
+fn working_orders_are_listed_inspected_modified_and_cancelled() {
+    let m = OpenMarket::start();
+    let rest = |coid: &str| {
+        let v = json(&m.ibkr(&[
+            "--json",
+            "order",
+            "buy",
+            "AAPL",
+            "4",
+            "--limit",
+            "1",
+            "--tif",
+            "gtc",
+            "--accept",
+            "o354,o163",
+            "--coid",
+            coid,
+        ]));
+        assert_eq!(v["orders"][0]["status"], "Submitted", "{v}");
+        placed_ids(&v).remove(0)
+    };
+    let id = rest("cli-rest-1");
+
+    // The live orders, as JSON and as a table.
+    let live = json(&m.ibkr(&["--json", "orders"]));
+    let mine = live["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["order_ref"] == "cli-rest-1")
+        .cloned()
+        .expect("listed");
+    assert_eq!(mine["orderId"].to_string(), id);
+    assert_eq!(mine["status"], "Submitted");
+    let o = m.ibkr(&["orders"]);
+    assert!(stdout(&o).contains("cli-rest-1"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("Submitted"), "{}", stdout(&o));
+
+    // Its status.
+    let s = json(&m.ibkr(&["--json", "order", "status", &id]));
+    assert_eq!(s["order_status"], "Submitted");
+    assert_eq!(s["tif"], "GTC");
+    let o = m.ibkr(&["order", "status", &id]);
+    assert!(
+        stdout(&o).contains("Buy 4 AAPL Limit 1.00, GTC"),
+        "{}",
+        stdout(&o)
+    );
+
+    // Modified: the ticket repeats the order with the new price.
+    let o = m.ibkr(&["order", "modify", &id, "--limit", "1.5", "--yes"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains(&format!("modified: order {id}")),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stderr(&o).contains("BUY 4 AAPL LMT 1.5 GTC"),
+        "{}",
+        stderr(&o)
+    );
+    let book = m.book("cli-rest-1");
+    assert_eq!(book.len(), 1, "modified in place");
+    assert!(
+        matches!(book[0].kind, ibkr_sim::matching::OrderKind::Limit(p) if p.to_string() == "1.5"),
+        "{:?}",
+        book[0].kind
+    );
+    // The new size is still far from the market: refused without a terminal...
+    let o = m.ibkr(&["order", "modify", &id, "--qty", "6"]);
+    assert_eq!(code(&o), 3, "{}", stderr(&o));
+    assert!(stderr(&o).contains("was not modified"), "{}", stderr(&o));
+    assert_eq!(m.book("cli-rest-1")[0].quantity.to_string(), "4");
+    // ... and made with --accept.
+    let o = m.ibkr(&[
+        "--json", "order", "modify", &id, "--qty", "6", "--accept", "o163",
+    ]);
+    assert_eq!(json(&o)["outcome"], "modified");
+    assert_eq!(m.book("cli-rest-1")[0].quantity.to_string(), "6");
+    let s = json(&m.ibkr(&["--json", "order", "status", &id]));
+    assert_eq!(s["total_size"], "6.0");
+    // Nothing to change, or a price the order does not have: refused locally.
+    let o = m.ibkr(&["order", "modify", &id]);
+    assert!(stderr(&o).contains("nothing to change"), "{}", stderr(&o));
+    let o = m.ibkr(&["order", "modify", &id, "--stop", "2"]);
+    assert!(stderr(&o).contains("has no stop price"), "{}", stderr(&o));
+
+    // Cancelled.
+    let o = m.ibkr(&["--json", "order", "cancel", &id]);
+    let v = json(&o);
+    assert_eq!(v["outcome"], "cancel_requested");
+    assert_eq!(v["status"], "Cancelled", "{v}");
+    let o = m.ibkr(&["order", "cancel", &id]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("already cancelled"), "{}", stderr(&o));
+    let o = m.ibkr(&["order", "modify", &id, "--limit", "2"]);
+    assert!(
+        stderr(&o).contains("can no longer be modified"),
+        "{}",
+        stderr(&o)
+    );
+
+    // Cancel --all: two resting orders and a bracket, whose children go with it.
+    rest("cli-rest-2");
+    rest("cli-rest-3");
+    let b = json(&m.ibkr(&[
+        "--json",
+        "order",
+        "bracket",
+        "buy",
+        "AAPL",
+        "2",
+        "--limit",
+        "1",
+        "--take-profit",
+        "2",
+        "--stop-loss",
+        "0.5",
+        "--yes",
+        "--coid",
+        "cli-br",
+    ]));
+    assert_eq!(placed_ids(&b).len(), 3);
+    let rows = json(&m.ibkr(&["--json", "order", "cancel", "--all"]));
+    let outcomes: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| **o == "cancel_requested")
+            .count(),
+        3,
+        "{rows}"
+    );
+    assert_eq!(
+        outcomes.iter().filter(|o| **o == "with_parent").count(),
+        2,
+        "{rows}"
+    );
+    let working = json(&m.ibkr(&["--json", "orders", "--working"]));
+    assert!(
+        working["orders"].as_array().unwrap().is_empty(),
+        "{working}"
+    );
+    assert!(m.gw.orders().iter().all(|o| !o.is_working()));
+    let o = m.ibkr(&["order", "cancel", "--all"]);
+    assert!(stdout(&o).contains("no working orders"), "{}", stdout(&o));
+
+    // --watch refreshes until Ctrl-C.
+    let mut child = ibkr()
+        .args(["--gateway", &m.url, "--pacing", "off", "orders", "--watch"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut seen = String::new();
+    while !seen.contains("order(s)") {
+        let mut line = String::new();
+        assert!(reader.read_line(&mut line).unwrap() > 0, "{seen}");
+        seen.push_str(&line);
+    }
+    assert!(seen.contains("Ctrl-C to stop"), "{seen}");
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn a_bracket_and_the_trades() {
+    let m = OpenMarket::start();
+    let last = m.aapl_last();
+    let b = json(&m.ibkr(&[
+        "--json",
+        "order",
+        "bracket",
+        "buy",
+        "AAPL",
+        "10",
+        "--limit",
+        &away(last, -10.0),
+        "--take-profit",
+        &away(last, 10.0),
+        "--stop-loss",
+        &away(last, -20.0),
+        "--yes",
+        "--coid",
+        "cli-bracket",
+    ]));
+    let statuses: Vec<&str> = b["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        ["Submitted", "PreSubmitted", "PreSubmitted"],
+        "{b}"
+    );
+    let parent = &m.book("cli-bracket")[0];
+    for child in ["cli-bracket-tp", "cli-bracket-sl"] {
+        let c = &m.book(child)[0];
+        assert_eq!(c.parent, Some(parent.id), "{child}");
+        assert_eq!(c.side, ibkr_sim::broker::Side::Sell, "{child}");
+    }
+    // Exits on the wrong side of the entry: refused before anything is sent.
+    let o = m.ibkr(&[
+        "order",
+        "bracket",
+        "buy",
+        "AAPL",
+        "10",
+        "--limit",
+        "100",
+        "--take-profit",
+        "90",
+        "--stop-loss",
+        "80",
+        "--yes",
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("must be below the take-profit"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(m.gw.orders().len(), 3);
+
+    // A sale that fills, then its execution.
+    let v = json(&m.ibkr(&[
+        "--json",
+        "order",
+        "sell",
+        "AAPL",
+        "5",
+        "--yes",
+        "--coid",
+        "cli-sell-1",
+    ]));
+    let id = placed_ids(&v).remove(0);
+    let trades = json(&m.ibkr(&["--json", "trades"]));
+    let mine: Vec<&Value> = trades
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["order_ref"] == "cli-sell-1")
+        .collect();
+    assert!(!mine.is_empty(), "{trades}");
+    let size: f64 = mine.iter().map(|t| t["size"].as_f64().unwrap()).sum();
+    assert_eq!(size, 5.0);
+    assert_eq!(mine[0]["side"], "S");
+    assert_eq!(mine[0]["order_id"].to_string(), id);
+    let o = m.ibkr(&["trades", "--days", "3"]);
+    assert!(stdout(&o).contains("cli-sell-1"), "{}", stdout(&o));
+    let o = m.ibkr(&["trades", "--days", "9"]);
+    assert!(!o.status.success(), "IBKR allows 7 days at most");
+}
+
+#[test]
+fn an_unknown_outcome_names_the_coid_and_is_never_resent() {
+    let m = OpenMarket::start();
+    let last = m.aapl_last();
+    let place_path = "/iserver/account/DU1234567/orders";
+
+    // The gateway answers 503 without placing anything: the outcome cannot be known,
+    // the order is looked up by its cOID, not found, and not sent again.
+    m.gw.inject_fault(ibkr_sim::Fault::on(
+        place_path,
+        ibkr_sim::FaultKind::Status { status: 503 },
+    ));
+    let o = m.ibkr(&[
+        "order",
+        "buy",
+        "AAPL",
+        "7",
+        "--limit",
+        &away(last, -1.0),
+        "--coid",
+        "cli-lost",
+    ]);
+    assert_eq!(code(&o), 4, "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("The outcome of order cli-lost is unknown"),
+        "{err}"
+    );
+    assert!(err.contains("Do NOT place it again"), "{err}");
+    assert!(err.contains("`ibkr orders`"), "{err}");
+    assert!(m.gw.orders().is_empty(), "never resent");
+
+    // The answer is lost after the order was placed: found by its cOID, exactly once.
+    m.gw.inject_fault(ibkr_sim::Fault::on(place_path, ibkr_sim::FaultKind::Drop));
+    let v = json(&m.ibkr(&[
+        "--json",
+        "order",
+        "buy",
+        "AAPL",
+        "7",
+        "--limit",
+        &away(last, -1.0),
+        "--coid",
+        "cli-found",
+    ]));
+    assert_eq!(placed_ids(&v).len(), 1);
+    assert_eq!(v["orders"][0]["recovered"], true, "{v}");
+    assert_eq!(m.book("cli-found").len(), 1);
+    assert_eq!(m.gw.orders().len(), 1);
+}
+
+#[test]
+fn oauth_credentials_an_oauth_simulator_and_headless_commands() {
+    let dir = std::env::temp_dir().join(format!("ibkr-cli-oauth-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let d = dir.to_str().unwrap();
+
+    // The portal's files, once; a second run refuses to overwrite them.
+    let v = json(&run(&["--json", "sim", "oauth-credentials", "--out", d]));
+    assert_eq!(v["consumer_key"], "SIMCONS01");
+    let client_toml = v["client_toml"].as_str().unwrap().to_string();
+    let server_toml = v["server_toml"].as_str().unwrap().to_string();
+    let o = run(&["sim", "oauth-credentials", "--out", d]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("already exists"), "{}", stderr(&o));
+
+    let mut sim = Served::start(&["--oauth", &server_toml, "--auto-login"]);
+    let g = sim.url.clone();
+
+    // Without OAuth the simulator refuses, and says why.
+    let o = run(&["--gateway", &g, "accounts"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("OAuth Authorization header"),
+        "{}",
+        stderr(&o)
+    );
+
+    // With it, headless: the token is obtained and every call signed.
+    let oauth = |args: &[&str]| {
+        let mut all = vec!["--oauth", client_toml.as_str(), "--gateway", g.as_str()];
+        all.extend_from_slice(args);
+        run(&all)
+    };
+    let a = json(&oauth(&["--json", "accounts"]));
+    assert_eq!(a[0]["accountId"], "DU1234567");
+    // An /iserver call: the brokerage session is opened first.
+    let o = oauth(&["--json", "quote", "AAPL", "--fields", "last"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("\"31\""), "{}", stdout(&o));
+    let s = json(&oauth(&["--json", "auth", "status"]));
+    assert_eq!(s["authenticated"], true);
+
+    // The configuration from the environment; `auth lst` shows times, never the token.
+    let o = ibkr()
+        .env("IBKR_OAUTH_CONFIG", &client_toml)
+        .args(["--gateway", &g, "--json", "auth", "lst"])
+        .output()
+        .unwrap();
+    let l = json(&o);
+    assert_eq!(l["consumer_key"], "SIMCONS01");
+    assert_eq!(l["tokens_obtained"], 1);
+    let left = l["expires_in_secs"].as_i64().unwrap();
+    assert!((86_000..=86_400).contains(&left), "{l}");
+    let secret = std::fs::read_to_string(&client_toml)
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("access_token_secret = \""))
+        .map(|s| s.trim_end_matches('"').to_string())
+        .unwrap();
+    assert!(!stdout(&o).contains(&secret) && !stderr(&o).contains(&secret));
+    let o = oauth(&["auth", "lst", "--renew"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("tokens obtained"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("expires"), "{}", stdout(&o));
+
+    // Through a gateway there is no token to show.
+    let o = run(&["--gateway", &g, "auth", "lst"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--oauth"), "{}", stderr(&o));
+
+    assert!(sim.interrupt().success());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+// ---------------------------------------------------------------------------------------
+// Streaming
+
+#[test]
+fn quotes_and_raw_topics_stream_as_json_lines() {
+    let market = OpenMarket::start();
+    let lines = |o: &Output| -> Vec<Value> {
+        assert!(o.status.success(), "{}\n{}", stdout(o), stderr(o));
+        stdout(o)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+            .collect()
+    };
+
+    // Merged quotes: every line is AAPL's whole quote, the figures the price engine's.
+    let quotes = lines(&market.ibkr(&["--json", "stream", "quotes", "AAPL", "--duration", "2"]));
+    assert!(quotes.len() >= 2, "a few updates in 2 s: {quotes:?}");
+    for q in &quotes {
+        assert!(q.get("gap").is_none(), "no gap expected: {q}");
+        assert_eq!(q["conid"], 265598, "{q}");
+        assert_eq!(q["symbol"], "AAPL", "{q}");
+        let bid: f64 = q["bid"].as_str().unwrap().parse().unwrap();
+        let ask: f64 = q["ask"].as_str().unwrap().parse().unwrap();
+        let last: f64 = q["last"].as_str().unwrap().parse().unwrap();
+        assert!(0.0 < bid && bid <= ask, "{q}");
+        assert!((last - bid).abs() / last < 0.01, "{q}");
+        assert_eq!(q["last_is_prior_close"], false, "the market is open: {q}");
+    }
+    // The REST snapshot agrees with the stream to within a move.
+    let rest = market.aapl_last();
+    let streamed: f64 = quotes.last().unwrap()["last"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (rest - streamed).abs() / rest < 0.01,
+        "{rest} vs {streamed}"
+    );
+
+    // Raw topics: the frames as they come, only the fields asked for.
+    let frames = lines(&market.ibkr(&[
+        "stream",
+        "raw",
+        r#"smd+265598+{"fields":["31","84"]}"#,
+        "--duration",
+        "1",
+    ]));
+    assert!(!frames.is_empty(), "frames within 1 s");
+    assert!(
+        frames.iter().all(|f| f["topic"] == "smd+265598"),
+        "{frames:?}"
+    );
+    assert!(
+        frames[0].get("31").is_some() && frames[0].get("84").is_some(),
+        "{frames:?}"
+    );
+    assert!(frames.iter().all(|f| f.get("86").is_none()), "{frames:?}");
+
+    // Without a terminal, the human form is one line per update.
+    let o = market.ibkr(&["stream", "quotes", "AAPL", "--duration", "1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.lines().count() >= 1, "{text}");
+    assert!(text.lines().all(|l| l.starts_with("265598 AAPL")), "{text}");
+    assert!(
+        !text.contains('\x1b'),
+        "no redrawing without a terminal: {text:?}"
     );
 }

@@ -32,6 +32,7 @@ pub mod num;
 pub mod orders;
 pub mod pacing;
 pub mod portfolio;
+pub mod streaming;
 pub mod time;
 
 /// A JSON object holding the fields a type does not model, kept so that nothing is lost.

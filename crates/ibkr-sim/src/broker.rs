@@ -41,8 +41,10 @@
 //!   closes and the part that opens.
 //! - Stocks and options settle in full: a buy pays quantity × price × multiplier plus
 //!   commission from the ledger of the instrument's currency. Futures do not move cash
-//!   when opened; their realized P&L (and commissions) are booked to cash, and their
-//!   contribution to net liquidation is their unrealized P&L (variation margin).
+//!   when opened, not even for the commission: it is in their average price, so in
+//!   their unrealized P&L, which is their contribution to net liquidation (variation
+//!   margin); the fills that reduce or close them book their realized P&L, net of the
+//!   commissions of both the opening and the closing part, to cash.
 //! - FX pairs (`CASH`) are currency conversions: buying `EUR.USD` credits the EUR
 //!   ledger and debits the USD one; they hold no position.
 //! - Ledgers in other currencies are converted to the account's base currency with the
@@ -686,8 +688,11 @@ impl Broker {
                     commission,
                     inst.multiplier,
                 );
+                // A future's commissions are in its average price (hence in its
+                // unrealized P&L) until the fill that closes it books them, with the
+                // realized P&L: debiting them at the open as well counted them twice.
                 let cash_change = if inst.sec_type == SecType::Future {
-                    money(t.realized - t.open_commission)
+                    t.realized
                 } else {
                     money(-side.sign() * quantity * price * inst.multiplier - commission)
                 };
@@ -739,8 +744,6 @@ struct Traded {
     avg_price: Decimal,
     /// Realized P&L, net of the closing part's commission, in cents.
     realized: Decimal,
-    /// The commission of the opening part.
-    open_commission: Decimal,
 }
 
 /// The arithmetic of a fill against a position.
@@ -769,7 +772,6 @@ fn trade(
             quantity: new_qty,
             avg_price: avg_dp(avg_new),
             realized: Decimal::ZERO,
-            open_commission: commission,
         };
     }
     let closed = qty.min(pos.abs());
@@ -793,7 +795,6 @@ fn trade(
         quantity: new_qty,
         avg_price,
         realized,
-        open_commission,
     }
 }
 
@@ -1519,7 +1520,8 @@ mod tests {
         assert_eq!(u.get(fut).unwrap().multiplier, d("50"));
         let mut b = plain(100_000);
         let e = fill(&mut b, fut, Side::Buy, "1", "6500", "2.25");
-        assert_eq!(e.cash_change, d("-2.25"));
+        // The commission stays in the average price (6500.045) until the close.
+        assert_eq!(e.cash_change, Decimal::ZERO);
         let v = b.valuation("U1", marks(&[(fut, "6520")])).unwrap();
         let p = &v.positions[0];
         assert_eq!(p.mkt_value, d("326000"));
@@ -1527,13 +1529,16 @@ mod tests {
         assert_eq!(p.liquidation_value_base, d("997.75"));
         assert_eq!(v.summary.future_market_value, d("997.75"));
         assert_eq!(v.summary.gross_position_value, Decimal::ZERO);
-        assert_eq!(v.summary.net_liquidation, d("100995.50"));
+        // 100,000 + 20 points × 50 − 2.25 of commission, counted once.
+        assert_eq!(v.summary.net_liquidation, d("100997.75"));
         assert_eq!(v.summary.init_margin, d("19560"));
         assert_eq!(v.summary.maint_margin, d("16300"));
         check_identities(&v);
         let e = fill(&mut b, fut, Side::Sell, "1", "6510", "2.25");
         assert_eq!(e.realized_pnl, d("495.50"));
-        assert_eq!(b.cash("U1", "USD").unwrap(), d("100493.25"));
+        assert_eq!(e.cash_change, d("495.50"));
+        // 10 points × 50 less both commissions.
+        assert_eq!(b.cash("U1", "USD").unwrap(), d("100495.50"));
     }
 
     #[test]

@@ -46,6 +46,76 @@ pub struct GatewayConfig {
     pub market_time: Option<chrono::DateTime<chrono::Utc>>,
     /// The paper broker's accounts: one individual paper account by default.
     pub broker: crate::broker::BrokerConfig,
+    /// How long an order-reply id (`/iserver/reply/{id}`) stays valid. Default 60 s.
+    pub reply_timeout: Duration,
+    /// The precautionary settings behind the order prompts (price percentage, size and
+    /// total value limits).
+    pub precautions: Precautions,
+    /// How often working orders are matched in the background, so that they fill
+    /// without anyone polling. Default 250 ms.
+    pub order_tick: Duration,
+    /// Play IBKR's OAuth 1.0a server instead of a Client Portal Gateway: no browser
+    /// login (`auto_login` is ignored), a live session token at
+    /// `POST /v1/api/oauth/live_session_token`, and every API request checked for its
+    /// signature (see [`oauth_http`](crate::oauth_http)). `None` (the default): the
+    /// gateway's browser session.
+    pub oauth: Option<crate::oauth_http::OAuthSettings>,
+}
+
+/// The precautionary settings of the login ("fat finger" protections): an order beyond
+/// one of them gets a prompt (`o163`, `o383`, `o451`) that must be confirmed through
+/// `/iserver/reply/{id}` or suppressed beforehand.
+///
+/// ```
+/// use ibkr_sim::Precautions;
+/// use rust_decimal::Decimal;
+/// let p = Precautions::default();
+/// assert_eq!(p.price_percentage, Decimal::from(3));
+/// assert_eq!(p.size_limit, Decimal::from(500));
+/// assert_eq!(p.total_value_limit, Decimal::from(100_000));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Precautions {
+    /// A limit price further than this percentage from the last price gets the `o163`
+    /// prompt. Default 3 (%), as in IBKR's examples.
+    pub price_percentage: rust_decimal::Decimal,
+    /// An order of more units than this (shares, contracts; not currency amounts) gets
+    /// the `o383` prompt. Default 500, as in IBKR's examples.
+    pub size_limit: rust_decimal::Decimal,
+    /// An order whose estimated value in USD exceeds this gets the `o451` prompt.
+    /// Default 100,000, as in IBKR's examples.
+    pub total_value_limit: rust_decimal::Decimal,
+}
+
+impl Default for Precautions {
+    fn default() -> Self {
+        Precautions {
+            price_percentage: rust_decimal::Decimal::from(3),
+            size_limit: rust_decimal::Decimal::from(500),
+            total_value_limit: rust_decimal::Decimal::from(100_000),
+        }
+    }
+}
+
+impl Precautions {
+    /// Sets the price percentage constraint.
+    pub fn price_percentage(mut self, pct: rust_decimal::Decimal) -> Self {
+        self.price_percentage = pct;
+        self
+    }
+
+    /// Sets the size limit.
+    pub fn size_limit(mut self, units: rust_decimal::Decimal) -> Self {
+        self.size_limit = units;
+        self
+    }
+
+    /// Sets the total value limit (USD).
+    pub fn total_value_limit(mut self, usd: rust_decimal::Decimal) -> Self {
+        self.total_value_limit = usd;
+        self
+    }
 }
 
 impl Default for GatewayConfig {
@@ -66,6 +136,10 @@ impl Default for GatewayConfig {
             seed: 0,
             market_time: None,
             broker: crate::broker::BrokerConfig::individual(),
+            reply_timeout: Duration::from_secs(60),
+            precautions: Precautions::default(),
+            order_tick: Duration::from_millis(250),
+            oauth: None,
         }
     }
 }
@@ -98,6 +172,31 @@ impl GatewayConfig {
     /// Sets the paper broker's accounts, e.g. [`BrokerConfig::advisor`](crate::broker::BrokerConfig::advisor).
     pub fn broker(mut self, broker: crate::broker::BrokerConfig) -> Self {
         self.broker = broker;
+        self
+    }
+
+    /// Sets how long an order-reply id stays valid.
+    pub fn reply_timeout(mut self, d: Duration) -> Self {
+        self.reply_timeout = d;
+        self
+    }
+
+    /// Sets the precautionary settings behind the order prompts.
+    pub fn precautions(mut self, p: Precautions) -> Self {
+        self.precautions = p;
+        self
+    }
+
+    /// Sets how often working orders are matched in the background (at least 10 ms).
+    pub fn order_tick(mut self, d: Duration) -> Self {
+        self.order_tick = d;
+        self
+    }
+
+    /// Requires OAuth 1.0a instead of the browser login (`None`: the gateway's
+    /// session rules); see [`GatewayConfig::oauth`](#structfield.oauth).
+    pub fn oauth(mut self, settings: Option<crate::oauth_http::OAuthSettings>) -> Self {
+        self.oauth = settings;
         self
     }
 

@@ -29,6 +29,20 @@ pub enum FaultKind {
         /// The delay.
         ms: u64,
     },
+    /// The request is processed (an order is placed, a reply confirmed), then its
+    /// answer is replaced by this HTTP status with IBKR's error body: the client sees
+    /// a failure although the gateway acted.
+    StatusAfterProcessing {
+        /// The status code, e.g. 503.
+        status: u16,
+    },
+    /// The request is processed, then its answer is held back this many milliseconds
+    /// before it is sent: a client with a shorter timeout gives up although the
+    /// gateway acted.
+    SlowAfterProcessing {
+        /// The delay after processing.
+        ms: u64,
+    },
 }
 
 impl FaultKind {
@@ -46,11 +60,27 @@ impl FaultKind {
                     .parse()
                     .map_err(|_| format!("`{w}`: expected delay:MILLISECONDS, e.g. delay:200"))?,
             },
+            w if w.starts_with("slow:") => FaultKind::SlowAfterProcessing {
+                ms: w["slow:".len()..]
+                    .trim_end_matches("ms")
+                    .parse()
+                    .map_err(|_| format!("`{w}`: expected slow:MILLISECONDS, e.g. slow:3000"))?,
+            },
+            w if w.starts_with("after:") => match w["after:".len()..].parse::<u16>() {
+                Ok(status) if (400..600).contains(&status) => {
+                    FaultKind::StatusAfterProcessing { status }
+                }
+                _ => {
+                    return Err(format!(
+                        "`{w}`: expected after:STATUS with an HTTP error status, e.g. after:503"
+                    ));
+                }
+            },
             w => match w.parse::<u16>() {
                 Ok(status) if (400..600).contains(&status) => FaultKind::Status { status },
                 _ => {
                     return Err(format!(
-                        "unknown fault `{w}`: expected an HTTP status (500, 503...), drop, truncated, malformed, error_body or delay:MS"
+                        "unknown fault `{w}`: expected an HTTP status (500, 503...), drop, truncated, malformed, error_body, delay:MS, after:STATUS or slow:MS"
                     ));
                 }
             },
@@ -61,21 +91,58 @@ impl FaultKind {
 /// Faults drawn at random for a share of requests, from a seeded generator so that a
 /// failing run can be replayed: `--faults "500=3%,drop=3%,malformed=4%" --seed 7`.
 ///
+/// `KIND` is an HTTP status (`500`), `drop`, `truncated`, `malformed`, `error_body`,
+/// `delay:MS`, `after:STATUS` (the request is processed, then the answer replaced by
+/// that status) or `slow:MS` (processed, then the answer held back). Items
+/// `path=PATTERN` restrict the faults to the API paths (under `/v1/api`) matching one
+/// of the patterns, where `*` stands for any characters (slashes included) and the
+/// pattern must match the whole path: `path=/iserver/account/*/orders` hits the order
+/// placements only.
+///
 /// ```
 /// use ibkr_sim::RandomFaults;
 /// let f: RandomFaults = "503=5%,truncated=0.05,delay:200=10%".parse().unwrap();
 /// assert!((f.share() - 0.20).abs() < 1e-9);
+/// let f: RandomFaults = "after:503=20%,slow:3000=10%,path=/iserver/account/*/orders,path=/iserver/reply/*"
+///     .parse()
+///     .unwrap();
+/// assert!(f.applies_to("/iserver/account/DU1234567/orders"));
+/// assert!(f.applies_to("/iserver/reply/0b7c"));
+/// assert!(!f.applies_to("/iserver/accounts"));
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct RandomFaults {
     /// (share, kind), shares summing to at most 1.
     kinds: Vec<(f64, FaultKind)>,
+    /// Path patterns the faults are restricted to; every path when empty.
+    paths: Vec<String>,
 }
 
 impl RandomFaults {
     /// The share of requests hit by some fault.
     pub fn share(&self) -> f64 {
         self.kinds.iter().map(|(s, _)| s).sum()
+    }
+
+    /// Restricts the faults to the API paths matching one of `patterns` (see the type's
+    /// docs: `*` stands for any characters); every path when empty.
+    pub fn only_paths<I, S>(mut self, patterns: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.paths = patterns.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The path patterns the faults are restricted to (empty: every path).
+    pub fn paths(&self) -> &[String] {
+        &self.paths
+    }
+
+    /// Whether requests to `api_path` (under `/v1/api`) may be hit.
+    pub fn applies_to(&self, api_path: &str) -> bool {
+        self.paths.is_empty() || self.paths.iter().any(|p| glob(p, api_path))
     }
 
     /// The fault for a uniform draw `r` in `[0, 1)`, if any.
@@ -96,7 +163,21 @@ impl std::str::FromStr for RandomFaults {
 
     fn from_str(spec: &str) -> Result<Self, Self::Err> {
         let mut kinds = Vec::new();
+        let mut paths = Vec::new();
         for item in spec.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            if let Some(pattern) = item
+                .strip_prefix("path=")
+                .or_else(|| item.strip_prefix("paths="))
+            {
+                let pattern = pattern.trim();
+                if !pattern.starts_with('/') {
+                    return Err(format!(
+                        "`{item}`: a path pattern starts with `/`, e.g. path=/iserver/account/*/orders"
+                    ));
+                }
+                paths.push(pattern.to_string());
+                continue;
+            }
             let (kind, share) = item.rsplit_once('=').ok_or_else(|| {
                 format!("`{item}`: expected KIND=SHARE, e.g. 500=5% or drop=0.02")
             })?;
@@ -112,7 +193,7 @@ impl std::str::FromStr for RandomFaults {
             }
             kinds.push((share, FaultKind::parse(kind.trim())?));
         }
-        let f = RandomFaults { kinds };
+        let f = RandomFaults { kinds, paths };
         if f.share() > 1.0 + 1e-9 {
             return Err(format!(
                 "the shares add up to {:.0}%, more than 100%",
@@ -121,6 +202,30 @@ impl std::str::FromStr for RandomFaults {
         }
         Ok(f)
     }
+}
+
+/// Whether `text` matches `pattern` as a whole, `*` standing for any characters.
+fn glob(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti) = (0, 0);
+    // The last `*` seen and where the text stood then, to backtrack to.
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if pi < p.len() && p[pi] == t[ti] {
+            pi += 1;
+            ti += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
 }
 
 /// A one-shot fault: applies to the next `count` API requests whose path starts
@@ -215,6 +320,57 @@ mod tests {
         ] {
             assert!(bad.parse::<RandomFaults>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn after_processing_faults_and_path_patterns_parse() {
+        let f: RandomFaults = "after:503=50%,slow:1500=50%,path=/iserver/account/*/orders"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            f.pick(0.1),
+            Some(FaultKind::StatusAfterProcessing { status: 503 })
+        );
+        assert_eq!(
+            f.pick(0.9),
+            Some(FaultKind::SlowAfterProcessing { ms: 1500 })
+        );
+        assert_eq!(f.paths(), ["/iserver/account/*/orders"]);
+        assert!(f.applies_to("/iserver/account/DU1/orders"));
+        assert!(!f.applies_to("/iserver/account/DU1/orders/whatif"));
+        assert!(!f.applies_to("/tickle"));
+        for bad in ["after:200=1%", "after:x=1%", "slow:x=1%", "path=iserver"] {
+            assert!(bad.parse::<RandomFaults>().is_err(), "{bad}");
+        }
+        let any: RandomFaults = "500=1%".parse().unwrap();
+        assert!(any.applies_to("/anything"));
+        let f = any.only_paths(["/iserver/reply/*", "/iserver/account/*/order/*"]);
+        assert!(f.applies_to("/iserver/reply/abc"));
+        assert!(f.applies_to("/iserver/account/DU1/order/12"));
+        assert!(!f.applies_to("/iserver/account/DU1/orders"));
+    }
+
+    #[test]
+    fn globs_match_whole_paths() {
+        assert!(glob("/a/*/c", "/a/b/c"));
+        assert!(glob("/a/*/c", "/a/b/x/c"));
+        assert!(glob("*", ""));
+        assert!(glob("/a*", "/abc"));
+        assert!(!glob("/a/*/c", "/a/b/cd"));
+        assert!(!glob("/a", "/a/b"));
+        assert!(glob("/*/*/x", "/p/q/r/x"));
+    }
+
+    #[test]
+    fn faults_parse_from_control_json_with_the_new_kinds() {
+        let f: Fault = serde_json::from_str(
+            r#"{"kind":"status_after_processing","status":503,"path":"/iserver/reply/"}"#,
+        )
+        .unwrap();
+        assert_eq!(f.kind, FaultKind::StatusAfterProcessing { status: 503 });
+        let f: Fault =
+            serde_json::from_str(r#"{"kind":"slow_after_processing","ms":2000}"#).unwrap();
+        assert_eq!(f.kind, FaultKind::SlowAfterProcessing { ms: 2000 });
     }
 
     #[test]

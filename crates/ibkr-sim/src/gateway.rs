@@ -24,7 +24,7 @@ use crate::http::error_body;
 use crate::pacing::{Enforcer, Refusal};
 use crate::session::{SessionMachine, SessionSnapshot};
 use crate::{
-    accounts, auth, contracts, control, login, market, market_data, portfolio, server, tls,
+    accounts, auth, contracts, control, login, market, market_data, orders, portfolio, server, tls,
 };
 
 /// State shared by every request.
@@ -39,6 +39,13 @@ pub(crate) struct Inner {
     pub market: market::Market,
     /// The paper broker: accounts, cash, positions.
     pub broker: Mutex<crate::broker::Broker>,
+    /// The order desk: the matching engine, pending order replies, recent events.
+    /// Lock it before the broker, never while holding the broker.
+    orders: Mutex<orders::Desk>,
+    /// The WebSocket endpoint's sockets, settings and control switches.
+    pub ws: crate::ws::Hub,
+    /// IBKR's OAuth server, when the simulator plays `api.ibkr.com`.
+    oauth: Option<Mutex<crate::oauth::ServerOAuth>>,
 }
 
 impl Inner {
@@ -51,6 +58,27 @@ impl Inner {
 
     pub fn broker(&self) -> MutexGuard<'_, crate::broker::Broker> {
         self.broker.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The order desk (lock before [`broker`](Self::broker), never after).
+    pub fn desk(&self) -> MutexGuard<'_, orders::Desk> {
+        self.orders.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Moves the matching engine to the market's time now, so that fills are booked
+    /// before anything reads the broker. Handlers that value accounts call it first
+    /// (it locks the desk and the broker: call it holding neither).
+    pub fn advance_orders(&self) {
+        let mut desk = self.desk();
+        let mut broker = self.broker();
+        desk.advance(self.market.now(), &self.market.engine, &mut broker);
+    }
+
+    /// The OAuth server, in OAuth mode. Lock it holding no other lock.
+    pub fn oauth(&self) -> Option<MutexGuard<'_, crate::oauth::ServerOAuth>> {
+        self.oauth
+            .as_ref()
+            .map(|m| m.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     pub fn faults(&self) -> MutexGuard<'_, FaultQueue> {
@@ -68,6 +96,9 @@ impl Inner {
         }
         let mut random = self.random_faults.lock().unwrap_or_else(|p| p.into_inner());
         let (faults, rng) = random.as_mut()?;
+        if !faults.applies_to(api_path) {
+            return None;
+        }
         faults.pick(rng.random::<f64>())
     }
 
@@ -81,7 +112,7 @@ impl Inner {
     pub fn restart(&self) {
         let mut m = self.session();
         m.expire();
-        if self.config.auto_login {
+        if self.config.auto_login && self.config.oauth.is_none() {
             m.login(&self.config.username, Instant::now());
         }
         drop(m);
@@ -124,6 +155,7 @@ pub struct Gateway {
     fingerprint: Option<String>,
     stop: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
+    ticker: Option<JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -153,8 +185,16 @@ impl Gateway {
         } else {
             None
         };
+        let oauth = config
+            .oauth
+            .as_ref()
+            .map(|o| o.server().map(Mutex::new))
+            .transpose()
+            .map_err(StartError::Config)?;
         let mut machine = SessionMachine::new(config.idle_timeout);
-        if config.auto_login {
+        // In OAuth mode nobody logs in through a browser: a live session token opens
+        // the SSO session.
+        if config.auto_login && oauth.is_none() {
             machine.login(&config.username, Instant::now());
         }
         let enforcer = config
@@ -168,6 +208,8 @@ impl Gateway {
             .faults
             .clone()
             .map(|f| (f, StdRng::seed_from_u64(config.seed)));
+        let desk = orders::Desk::new();
+        let tick = config.order_tick.max(std::time::Duration::from_millis(10));
         let shared: Shared = Arc::new(Inner {
             config,
             session: Mutex::new(machine),
@@ -176,9 +218,13 @@ impl Gateway {
             enforcer,
             market,
             broker: Mutex::new(broker),
+            orders: Mutex::new(desk),
+            ws: crate::ws::Hub::default(),
+            oauth,
         });
         let app = router(shared.clone());
         let (stop, stopped) = watch::channel(false);
+        let ticker = tokio::spawn(orders::run_ticker(shared.clone(), stop.subscribe(), tick));
         let acceptor = identity
             .as_ref()
             .map(|i| tokio_rustls::TlsAcceptor::from(i.config.clone()));
@@ -191,6 +237,7 @@ impl Gateway {
             cert_pem: identity.map(|i| i.cert_pem),
             stop,
             task: Some(task),
+            ticker: Some(ticker),
         };
         tracing::info!(url = %gw.url(), "gateway simulator listening");
         Ok(gw)
@@ -211,6 +258,11 @@ impl Gateway {
     /// The API base, `<url>/v1/api`.
     pub fn api_url(&self) -> Url {
         self.url().join("v1/api").expect("valid URL")
+    }
+
+    /// The shared state (for the methods other modules add to the handle).
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.shared
     }
 
     /// The address actually bound (useful with port 0).
@@ -257,6 +309,34 @@ impl Gateway {
         self.shared.session().start_competing().is_ok()
     }
 
+    /// In OAuth mode, makes every live session token issued so far expire now
+    /// (`POST /sim/oauth/expire`): requests signed with one are refused 401 "Access
+    /// token expired" until the client asks for a new one. Returns how many were
+    /// live; `None` when the simulator is not in OAuth mode.
+    pub fn oauth_expire_tokens(&self) -> Option<usize> {
+        let live = self
+            .shared
+            .oauth()?
+            .expire_sessions(std::time::SystemTime::now());
+        tracing::info!(live, "OAuth: live session tokens expired");
+        Some(live)
+    }
+
+    /// In OAuth mode, how many live session tokens were issued since start
+    /// (renewals included); `None` otherwise.
+    pub fn oauth_tokens_issued(&self) -> Option<u64> {
+        Some(self.shared.oauth()?.tokens_issued())
+    }
+
+    /// In OAuth mode, the live session token issued to this consumer's access token
+    /// (base64), for tests that check that a client never reveals it.
+    pub fn oauth_issued_token(&self, consumer_key: &str, access_token: &str) -> Option<String> {
+        self.shared
+            .oauth()?
+            .issued_token(consumer_key, access_token)
+            .map(|t| t.as_str().to_owned())
+    }
+
     /// Queues a fault for the next matching requests.
     pub fn inject_fault(&self, fault: Fault) {
         self.shared.faults().push(fault);
@@ -281,11 +361,54 @@ impl Gateway {
         self.shared.restart();
     }
 
+    /// Every order the simulator holds, of every account, in id order: working, filled,
+    /// cancelled and inactive. It reads the book as it stands, without matching
+    /// (working orders move on in the background and at every order request), so
+    /// tests can check that an order was placed exactly once.
+    pub fn orders(&self) -> Vec<crate::matching::Order> {
+        let accounts: Vec<String> = self
+            .shared
+            .broker()
+            .accounts()
+            .iter()
+            .map(|a| a.id.clone())
+            .collect();
+        let desk = self.shared.desk();
+        let mut all: Vec<crate::matching::Order> = accounts
+            .iter()
+            .flat_map(|a| desk.engine().orders(a))
+            .cloned()
+            .collect();
+        all.sort_by_key(|o| o.id);
+        all
+    }
+
+    /// The order events (status changes and fills) from now on, as the matching engine
+    /// reports them. A receiver that falls more than 1024 events behind loses the
+    /// oldest ([`tokio::sync::broadcast`]'s rule).
+    pub fn order_events(&self) -> tokio::sync::broadcast::Receiver<crate::matching::Event> {
+        self.shared.desk().subscribe()
+    }
+
+    /// The most recent order events (at most 4096), oldest first.
+    pub fn recent_order_events(&self) -> Vec<crate::matching::Event> {
+        self.shared.desk().recent_events()
+    }
+
+    /// Matches working orders up to the market's time now (the simulator also does it
+    /// in the background and on every order, portfolio and account request).
+    pub fn advance_orders(&self) {
+        self.shared.advance_orders();
+    }
+
     /// Stops accepting connections, lets requests in flight finish, and waits.
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
         if let Some(task) = self.task.take() {
             let _ = task.await;
+        }
+        if let Some(ticker) = self.ticker.take() {
+            let _ = ticker.await;
         }
     }
 }
@@ -297,7 +420,9 @@ impl Drop for Gateway {
 }
 
 fn router(shared: Shared) -> Router {
-    let api = Router::new()
+    // OAuth mode only: the live session token endpoint.
+    let api = crate::oauth_http::routes(Router::new(), &shared.config);
+    let api = api
         .route("/iserver/auth/status", get(auth::status).post(auth::status))
         .route("/iserver/auth/ssodh/init", post(auth::ssodh_init))
         .route("/iserver/reauthenticate", post(auth::reauthenticate))
@@ -305,6 +430,37 @@ fn router(shared: Shared) -> Router {
         .route("/sso/validate", get(auth::sso_validate))
         .route("/logout", post(auth::logout))
         .route("/iserver/accounts", get(accounts::accounts))
+        .route("/iserver/account", post(accounts::switch))
+        .route("/iserver/dynaccount", post(accounts::dynaccount))
+        .route("/iserver/account/search/{pattern}", get(accounts::search))
+        .route(
+            "/iserver/account/{accountId}/summary",
+            get(accounts::summary),
+        )
+        .route(
+            "/iserver/account/{accountId}/summary/available_funds",
+            get(accounts::available_funds),
+        )
+        .route(
+            "/iserver/account/{accountId}/summary/balances",
+            get(accounts::balances),
+        )
+        .route(
+            "/iserver/account/{accountId}/summary/margins",
+            get(accounts::margins),
+        )
+        .route(
+            "/iserver/account/{accountId}/summary/market_value",
+            get(accounts::market_value),
+        )
+        .route(
+            "/iserver/account/pnl/partitioned",
+            get(accounts::pnl_partitioned),
+        )
+        .route(
+            "/acesws/{accountId}/signatures-and-owners",
+            get(accounts::signatures_and_owners),
+        )
         .route("/portfolio/accounts", get(portfolio::accounts))
         .route("/portfolio/{accountId}/summary", get(portfolio::summary))
         .route("/portfolio/{accountId}/ledger", get(portfolio::ledger))
@@ -317,6 +473,31 @@ fn router(shared: Shared) -> Router {
         .route(
             "/portfolio/{accountId}/positions/{pageId}",
             get(portfolio::positions),
+        )
+        .route("/portfolio/subaccounts2", get(portfolio::subaccounts2))
+        .route(
+            "/portfolio/allocation",
+            post(portfolio::allocation_for_accounts),
+        )
+        .route(
+            "/portfolio2/{accountId}/positions",
+            get(portfolio::positions2),
+        )
+        .route(
+            "/portfolio/{accountId}/position/{conid}",
+            get(portfolio::position),
+        )
+        .route(
+            "/portfolio/positions/{conid}",
+            get(portfolio::positions_by_conid),
+        )
+        .route(
+            "/portfolio/{accountId}/positions/invalidate",
+            post(portfolio::invalidate_positions),
+        )
+        .route(
+            "/portfolio/{accountId}/combo/positions",
+            get(portfolio::combo_positions),
         )
         .route(
             "/iserver/secdef/search",
@@ -356,6 +537,36 @@ fn router(shared: Shared) -> Router {
             "/iserver/marketdata/unsubscribeall",
             get(market_data::unsubscribe_all),
         )
+        .route("/iserver/account/{accountId}/orders", post(orders::place))
+        .route(
+            "/iserver/account/orders/{faGroup}",
+            post(orders::place_group),
+        )
+        .route("/iserver/reply/{replyId}", post(orders::reply))
+        .route(
+            "/iserver/account/{accountId}/orders/whatif",
+            post(orders::whatif),
+        )
+        .route(
+            "/iserver/account/{accountId}/order/{orderId}",
+            post(orders::modify).delete(orders::cancel),
+        )
+        .route("/iserver/account/orders", get(orders::live_orders))
+        .route(
+            "/iserver/account/order/status/{orderId}",
+            get(orders::status),
+        )
+        .route("/iserver/account/trades", get(orders::trades))
+        .route("/iserver/questions/suppress", post(orders::suppress))
+        .route(
+            "/iserver/questions/suppress/reset",
+            post(orders::suppress_reset),
+        )
+        .route("/iserver/notification", post(orders::notification))
+        .route("/pa/performance", post(crate::pa::performance))
+        .route("/pa/allperiods", post(crate::pa::all_periods))
+        .route("/pa/transactions", post(crate::pa::transactions))
+        .route("/ws", get(crate::ws::upgrade))
         .fallback(auth::fallback)
         .method_not_allowed_fallback(auth::fallback)
         .layer(middleware::from_fn_with_state(shared.clone(), api_guard));
@@ -396,6 +607,10 @@ async fn api_guard(State(gw): State<Shared>, req: Request, next: Next) -> Respon
             StatusCode::LENGTH_REQUIRED,
             "Length Required: a POST needs a Content-Length header (curl: add -d '' or --data '{}')",
         );
+    }
+    // OAuth mode: a request that fails the signature checks goes no further.
+    if let Some(refused) = crate::oauth_http::check(&gw, &req) {
+        return refused;
     }
     let path = req.uri().path().trim_start_matches("/v1/api").to_string();
     let _in_flight = match &gw.enforcer {
@@ -446,6 +661,25 @@ async fn api_guard(State(gw): State<Shared>, req: Request, next: Next) -> Respon
         Some(FaultKind::Status { status }) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             error_body(status, "Service Unavailable (injected fault)")
+        }
+        Some(FaultKind::StatusAfterProcessing { status }) => {
+            // The handler runs to the end (an order is booked), then the answer is lost.
+            let resp = next.run(req).await;
+            let _ = axum::body::to_bytes(resp.into_body(), usize::MAX).await;
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            error_body(
+                status,
+                "Service Unavailable (injected fault after the request was processed)",
+            )
+        }
+        Some(FaultKind::SlowAfterProcessing { ms }) => {
+            let resp = next.run(req).await;
+            let (parts, body) = resp.into_parts();
+            let bytes = axum::body::to_bytes(body, usize::MAX)
+                .await
+                .unwrap_or_default();
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+            Response::from_parts(parts, axum::body::Body::from(bytes))
         }
         Some(FaultKind::ErrorBody { message }) => (
             StatusCode::OK,

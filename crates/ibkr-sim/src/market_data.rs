@@ -91,7 +91,9 @@ pub(crate) async fn snapshot(
     Ok(Json(rows))
 }
 
-fn fill(
+/// Sets the `fields` of a contract's row from the price engine at `now`, as the
+/// snapshot (and the `smd` websocket topic) shows them.
+pub(crate) fn fill(
     gw: &Shared,
     i: &Instrument,
     now: DateTime<Utc>,

@@ -57,6 +57,15 @@ pub(crate) struct Sso {
     /// Contracts whose market-data stream is open (a snapshot's first request for a
     /// contract only opens it).
     pub md_streams: std::collections::HashSet<i64>,
+    /// The account chosen with `POST /iserver/account` (or `/iserver/dynaccount`);
+    /// `None`: the login's first account.
+    pub selected_account: Option<String>,
+    /// Whether `/iserver/account/pnl/partitioned` was asked for in this session (the
+    /// first request only subscribes and answers empty, as at IBKR).
+    pub pnl_subscribed: bool,
+    /// Order-reply prompt ids (`o163`, `o354`, ...) confirmed automatically for the rest
+    /// of this brokerage session (`/iserver/questions/suppress`).
+    pub suppressed: std::collections::BTreeSet<String>,
 }
 
 /// The session state machine.
@@ -113,6 +122,9 @@ impl SessionMachine {
             brokerage: BrokerageState::Authenticated,
             accounts_queried: false,
             md_streams: Default::default(),
+            selected_account: None,
+            pnl_subscribed: false,
+            suppressed: Default::default(),
         });
     }
 

@@ -27,6 +27,13 @@ pub enum AuthCommand {
     },
     /// End the gateway's session for every client (POST /logout).
     Logout,
+    /// OAuth (--oauth): the live session token's expiry and renewal time, asking for
+    /// a token if there is none. The token itself is never shown.
+    Lst {
+        /// Ask for a new token first.
+        #[arg(long)]
+        renew: bool,
+    },
 }
 
 pub async fn run(
@@ -81,8 +88,65 @@ pub async fn run(
             let r = client.end_session().await?;
             out.show(&r, || vec![("logged out", yes_no(r.status))])?;
         }
+        AuthCommand::Lst { renew } => {
+            if !client.is_oauth() {
+                return Err("`auth lst` is for OAuth: give --oauth client.toml (or set IBKR_OAUTH_CONFIG); through a gateway there is no live session token".into());
+            }
+            let info = if *renew {
+                client.renew_live_session_token().await?
+            } else {
+                client.live_session_token_info().await?
+            };
+            let lst = LstJson::from(&info);
+            out.show(&lst, || lst_rows(&lst))?;
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `auth lst`'s answer: times only, never the token.
+#[derive(Serialize)]
+struct LstJson {
+    consumer_key: String,
+    obtained_at: String,
+    expires_at: String,
+    expires_in_secs: i64,
+    renews_at: String,
+    tokens_obtained: u64,
+}
+
+impl From<&ibkr_api::oauth::LiveSessionInfo> for LstJson {
+    fn from(i: &ibkr_api::oauth::LiveSessionInfo) -> Self {
+        let rfc =
+            |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        LstJson {
+            consumer_key: i.consumer_key.clone(),
+            obtained_at: rfc(i.obtained_at),
+            expires_at: rfc(i.expires_at),
+            expires_in_secs: (i.expires_at - chrono::Utc::now()).num_seconds().max(0),
+            renews_at: rfc(i.renews_at),
+            tokens_obtained: i.tokens_obtained,
+        }
+    }
+}
+
+fn lst_rows(l: &LstJson) -> Vec<(&'static str, String)> {
+    let left = l.expires_in_secs;
+    vec![
+        ("consumer", l.consumer_key.clone()),
+        ("obtained", l.obtained_at.clone()),
+        (
+            "expires",
+            format!(
+                "{} (in {}h {:02}m)",
+                l.expires_at,
+                left / 3600,
+                left % 3600 / 60
+            ),
+        ),
+        ("renewed after", l.renews_at.clone()),
+        ("tokens obtained", l.tokens_obtained.to_string()),
+    ]
 }
 
 pub fn outcome_words(o: &ReauthOutcome) -> (&'static str, Option<&str>) {

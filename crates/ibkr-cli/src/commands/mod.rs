@@ -3,5 +3,7 @@ pub mod bench;
 pub mod demo;
 pub mod login;
 pub mod market;
+pub mod orders;
 pub mod portfolio;
 pub mod sim;
+pub mod stream;

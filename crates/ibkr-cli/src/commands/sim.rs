@@ -1,11 +1,12 @@
 //! `ibkr sim ...`: the gateway simulator.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use ibkr_sim::{AllowList, Gateway, GatewayConfig};
+use ibkr_sim::{AllowList, Gateway, GatewayConfig, OAuthSettings};
 
 use crate::output::Output;
 
@@ -13,6 +14,21 @@ use crate::output::Output;
 pub enum SimCommand {
     /// Serve a simulated Client Portal Gateway until Ctrl-C.
     Serve(ServeArgs),
+    /// Write a test OAuth consumer's files, as IBKR's self-service portal issues
+    /// them: keys, dhparam.pem, client.toml (for `ibkr --oauth`) and server.toml (for
+    /// `ibkr sim serve --oauth`).
+    OauthCredentials(OAuthCredentialsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct OAuthCredentialsArgs {
+    /// Directory to write into (created if needed; existing files are not
+    /// overwritten).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// The consumer key (9 characters; `TESTCONS` uses the realm `test_realm`).
+    #[arg(long, default_value = ibkr_sim::oauth::DEFAULT_CONSUMER_KEY, value_name = "KEY")]
+    pub consumer_key: String,
 }
 
 #[derive(Debug, Args)]
@@ -51,12 +67,60 @@ pub struct ServeArgs {
     /// Seed of the fault generator (replays a run); random when not given.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Play IBKR's OAuth 1.0a server with the consumer of this server.toml (from
+    /// `ibkr sim oauth-credentials`): no browser login, every request signed.
+    #[arg(long, value_name = "SERVER_TOML")]
+    pub oauth: Option<PathBuf>,
+    /// With --oauth: seconds a live session token lives (IBKR: about 24 hours).
+    #[arg(
+        long,
+        default_value_t = 86_400,
+        value_name = "SECS",
+        requires = "oauth"
+    )]
+    pub lst_lifetime: u64,
 }
 
 pub async fn run(cmd: &SimCommand, out: &Output) -> Result<ExitCode, Box<dyn std::error::Error>> {
     match cmd {
         SimCommand::Serve(a) => serve(a, out).await,
+        SimCommand::OauthCredentials(a) => oauth_credentials(a, out),
     }
+}
+
+fn oauth_credentials(
+    a: &OAuthCredentialsArgs,
+    out: &Output,
+) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    if a.consumer_key.trim().is_empty() {
+        return Err("--consumer-key must not be empty".into());
+    }
+    let written = ibkr_sim::oauth::generate_credentials_for(&a.out, &a.consumer_key)?;
+    if out.json() {
+        let info = serde_json::json!({
+            "consumer_key": written.consumer_key,
+            "dir": a.out.display().to_string(),
+            "client_toml": written.client_toml.display().to_string(),
+            "server_toml": written.server_toml.display().to_string(),
+        });
+        println!("{info}");
+    } else {
+        println!("{}", written.client_toml.display());
+        eprintln!(
+            "Test OAuth consumer {} written to {} (private keys and both TOML files readable by you only).",
+            written.consumer_key,
+            a.out.display()
+        );
+        eprintln!(
+            "Serve:  ibkr sim serve --oauth {}",
+            written.server_toml.display()
+        );
+        eprintln!(
+            "Use:    ibkr --oauth {} --gateway https://127.0.0.1:5000 accounts",
+            written.client_toml.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn serve(a: &ServeArgs, out: &Output) -> Result<ExitCode, Box<dyn std::error::Error>> {
@@ -71,8 +135,29 @@ async fn serve(a: &ServeArgs, out: &Output) -> Result<ExitCode, Box<dyn std::err
         .transpose()
         .map_err(|e| format!("--faults: {e}"))?;
     let seed = a.seed.unwrap_or_else(rand_seed);
-    let pacing = (a.pacing == "ibkr").then(ibkr_sim::PacingTable::gateway);
+    if a.lst_lifetime == 0 {
+        return Err("--lst-lifetime must be at least 1 second".into());
+    }
+    let oauth = a
+        .oauth
+        .as_ref()
+        .map(|path| {
+            OAuthSettings::from_file(path)
+                .map(|s| s.lst_lifetime(Duration::from_secs(a.lst_lifetime)))
+                .map_err(|e| format!("--oauth: {e}"))
+        })
+        .transpose()?;
+    // IBKR's limits: the gateway's, or 50 requests/s for OAuth.
+    let pacing = (a.pacing == "ibkr").then(|| match oauth {
+        Some(_) => ibkr_sim::PacingTable::oauth(),
+        None => ibkr_sim::PacingTable::gateway(),
+    });
+    let consumer = oauth
+        .as_ref()
+        .and_then(|o| o.consumers.first())
+        .map(|c| c.consumer_key().to_owned());
     let config = GatewayConfig::default()
+        .oauth(oauth)
         .pacing(pacing)
         .penalty(Duration::from_secs(a.penalty))
         .faults(faults.clone(), seed)
@@ -90,6 +175,7 @@ async fn serve(a: &ServeArgs, out: &Output) -> Result<ExitCode, Box<dyn std::err
             "certificate_sha256": gw.certificate_fingerprint(),
             "logged_in": gw.state().logged_in,
             "seed": seed,
+            "oauth_consumer": consumer,
         });
         println!("{info}");
     } else {
@@ -114,23 +200,39 @@ async fn serve(a: &ServeArgs, out: &Output) -> Result<ExitCode, Box<dyn std::err
                 f.share() * 100.0
             );
         }
-        eprintln!(
-            "Try: curl -k --data '{{}}' {}/iserver/auth/status   (POSTs need a body or Content-Length, as on the real gateway)",
-            gw.api_url()
-        );
-        if gw.state().logged_in {
-            eprintln!("Logged in as {}. Press Ctrl-C to stop.", a.user);
+        if let Some(consumer) = &consumer {
+            eprintln!(
+                "OAuth 1.0a mode for consumer {consumer}: no browser login; tokens at {}/oauth/live_session_token live {}s.",
+                gw.api_url(),
+                a.lst_lifetime
+            );
+            eprintln!(
+                "Try: ibkr --oauth client.toml --gateway {} auth lst   (client.toml from the same `ibkr sim oauth-credentials` run)",
+                gw.url()
+            );
+            if a.auto_login {
+                eprintln!("--auto-login is ignored: a live session token opens the session.");
+            }
+            eprintln!("Press Ctrl-C to stop.");
         } else {
             eprintln!(
-                "Log in at {} with {} / {} (or use `ibkr login`). Press Ctrl-C to stop.",
-                gw.url(),
-                a.user,
-                if a.password == "demo" {
-                    "demo"
-                } else {
-                    "<password>"
-                }
+                "Try: curl -k --data '{{}}' {}/iserver/auth/status   (POSTs need a body or Content-Length, as on the real gateway)",
+                gw.api_url()
             );
+            if gw.state().logged_in {
+                eprintln!("Logged in as {}. Press Ctrl-C to stop.", a.user);
+            } else {
+                eprintln!(
+                    "Log in at {} with {} / {} (or use `ibkr login`). Press Ctrl-C to stop.",
+                    gw.url(),
+                    a.user,
+                    if a.password == "demo" {
+                        "demo"
+                    } else {
+                        "<password>"
+                    }
+                );
+            }
         }
     }
     tokio::signal::ctrl_c().await?;

@@ -51,7 +51,8 @@ pub enum SessionState {
         /// What the gateway or the last attempt said.
         reason: String,
     },
-    /// Nobody is logged in (expired or logged out): log in again in the browser.
+    /// Nobody is logged in (expired or logged out): log in again in the browser. In
+    /// OAuth mode: IBKR refused the credentials or the token even after a renewal.
     LoggedOut,
     /// The gateway cannot be reached or answered with an error.
     Unreachable {
@@ -273,7 +274,9 @@ fn down(status: &AuthStatus) -> SessionState {
 
 fn from_error(e: Error) -> SessionState {
     match e {
-        Error::NotAuthenticated { .. } => SessionState::LoggedOut,
+        // Through OAuth, a refusal that survived a token renewal means the credentials
+        // or the token are not accepted: as good as logged out, not a network problem.
+        Error::NotAuthenticated { .. } | Error::OAuthRejected { .. } => SessionState::LoggedOut,
         Error::NoBrokerageSession { message, .. } => {
             SessionState::BrokerageDown { reason: message }
         }
@@ -289,6 +292,15 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     use super::*;
+
+    #[test]
+    fn an_oauth_refusal_is_logged_out_not_unreachable() {
+        let e = Error::OAuthRejected {
+            endpoint: "POST /tickle".into(),
+            reason: "invalid signature".into(),
+        };
+        assert_eq!(from_error(e), SessionState::LoggedOut);
+    }
 
     /// Scripted gateway: each tickle pops the next answer; init answers by rule.
     #[derive(Clone)]

@@ -168,7 +168,9 @@ impl Cli {
             .max_wait(Duration::from_secs(self.max_wait));
         if pacing != "off" {
             // Separate `ibkr` processes talking to one gateway pace together.
-            b = b.pacing_store(Arc::new(FilePacingStore::new(shared_pacing_file(&address))));
+            let file = shared_pacing_file(&address);
+            forget_stale_pacing_files(&file);
+            b = b.pacing_store(Arc::new(FilePacingStore::new(file)));
         }
         if let Some(pin) = &self.pin_sha256 {
             b = b.pin_certificate_sha256(pin);
@@ -283,6 +285,40 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
     result
 }
 
+/// Removes other gateways' pacing files untouched for a day (IBKR's longest window is
+/// 15 minutes, so they hold nothing useful), so that the temp directory does not fill
+/// with one file per simulator port ever used. Best effort: errors are ignored.
+fn forget_stale_pacing_files(keep: &std::path::Path) {
+    const STALE: Duration = Duration::from_secs(24 * 60 * 60);
+    let (Some(dir), Some(name)) = (keep.parent(), keep.file_name().and_then(|n| n.to_str())) else {
+        return;
+    };
+    // `ibkr-pacing-{user}-`: only this user's files.
+    let Some(prefix) = name.rfind('-').map(|i| &name[..=i]) else {
+        return;
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let stale = entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.starts_with(prefix) && n.ends_with(".json"))
+            && path != keep
+            && entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > STALE);
+        if stale {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
 /// The file where `ibkr` processes talking to `gateway` share their rate-limit turns.
 fn shared_pacing_file(gateway: &str) -> std::path::PathBuf {
     let tag: String = gateway
@@ -294,4 +330,34 @@ fn shared_pacing_file(gateway: &str) -> std::path::PathBuf {
         .collect();
     let user = std::env::var("USER").unwrap_or_default();
     std::env::temp_dir().join(format!("ibkr-pacing-{user}-{tag}.json"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stale_pacing_files_of_other_gateways_are_forgotten() {
+        let dir = std::env::temp_dir().join(format!("ibkr-cli-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = |name: &str, age_hours: u64| {
+            let p = dir.join(name);
+            let f = std::fs::File::create(&p).unwrap();
+            let when = std::time::SystemTime::now() - Duration::from_secs(age_hours * 3600);
+            f.set_modified(when).unwrap();
+            p
+        };
+        let keep = file("ibkr-pacing-u-127_0_0_1_5000.json", 48);
+        let old = file("ibkr-pacing-u-127_0_0_1_40001.json", 48);
+        let fresh = file("ibkr-pacing-u-127_0_0_1_40002.json", 1);
+        let other_user = file("ibkr-pacing-v-127_0_0_1_40003.json", 48);
+        let unrelated = file("notes-u-1.json", 48);
+        forget_stale_pacing_files(&keep);
+        assert!(keep.exists(), "the file in use stays");
+        assert!(!old.exists(), "a day-old file of another gateway goes");
+        assert!(fresh.exists(), "a recent one stays");
+        assert!(other_user.exists(), "another user's stays");
+        assert!(unrelated.exists());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

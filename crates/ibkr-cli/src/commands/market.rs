@@ -231,7 +231,7 @@ const DEFAULT_FIELDS: [MarketDataField; 9] = [
     MarketDataField::Symbol,
 ];
 
-fn parse_field(s: &str) -> Result<MarketDataField, String> {
+pub(crate) fn parse_field(s: &str) -> Result<MarketDataField, String> {
     if let Ok(id) = s.parse::<u32>() {
         return Ok(MarketDataField::from_id(id));
     }

@@ -14,7 +14,7 @@ use ibkr_api::streaming::{Event, Gap, OrderUpdate, PnlUpdate, UpdateSource};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-use crate::commands::market::{Which, conid_of};
+use crate::commands::market::{Which, conid_of, parse_field};
 use crate::output::{Output, opt, table};
 
 type CmdResult = Result<ExitCode, Box<dyn std::error::Error>>;
@@ -72,20 +72,6 @@ const DEFAULT_FIELDS: [MarketDataField; 8] = [
     MarketDataField::Volume,
     MarketDataField::ChangePct,
 ];
-
-fn parse_field(s: &str) -> Result<MarketDataField, String> {
-    if let Ok(id) = s.parse::<u32>() {
-        return Ok(MarketDataField::from_id(id));
-    }
-    let want = s.to_ascii_lowercase().replace(['_', '-', ' '], "");
-    MarketDataField::ALL
-        .iter()
-        .copied()
-        .find(|f| format!("{f:?}").to_ascii_lowercase() == want)
-        .ok_or_else(|| {
-            format!("unknown field `{s}`: give a field id (31) or a name (last, bid, ask...)")
-        })
-}
 
 /// The end of a stream: Ctrl-C, or `--duration` seconds.
 async fn stopped(until: &Until) {

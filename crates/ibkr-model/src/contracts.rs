@@ -30,7 +30,7 @@ use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc, Weekday};
 use rust_decimal::Decimal;
-use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::Extra;
 
@@ -58,56 +58,67 @@ impl Conid {
     }
 }
 
-impl fmt::Display for Conid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
-
-impl FromStr for Conid {
-    type Err = std::num::ParseIntError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        s.trim().parse().map(Conid)
-    }
-}
-
-impl From<i64> for Conid {
-    fn from(n: i64) -> Self {
-        Conid(n)
-    }
-}
-
-impl Serialize for Conid {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_i64(self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for Conid {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl de::Visitor<'_> for V {
-            type Value = Conid;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a contract id, as a number or a numeric string")
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Conid, E> {
-                Ok(Conid(v))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Conid, E> {
-                i64::try_from(v)
-                    .map(Conid)
-                    .map_err(|_| E::custom(format!("contract id {v} out of range")))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Conid, E> {
-                v.parse()
-                    .map_err(|_| E::custom(format!("{v:?} is not a contract id")))
+/// Implements, for a newtype over `i64` that IBKR sends as a JSON number or as a numeric
+/// string: `Display`, `FromStr`, `From<i64>`, serialisation as a number and
+/// deserialisation from either form. `$what` names the id in error messages, `$a_what`
+/// with its article.
+macro_rules! numeric_id {
+    ($name:ident, $what:literal, $a_what:literal) => {
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "{}", self.0)
             }
         }
-        d.deserialize_any(V)
-    }
+
+        impl std::str::FromStr for $name {
+            type Err = std::num::ParseIntError;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                s.trim().parse().map($name)
+            }
+        }
+
+        impl From<i64> for $name {
+            fn from(n: i64) -> Self {
+                $name(n)
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_i64(self.0)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl serde::de::Visitor<'_> for V {
+                    type Value = $name;
+                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                        f.write_str(concat!($a_what, ", as a number or a numeric string"))
+                    }
+                    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<$name, E> {
+                        Ok($name(v))
+                    }
+                    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<$name, E> {
+                        i64::try_from(v)
+                            .map($name)
+                            .map_err(|_| E::custom(format!(concat!($what, " {} out of range"), v)))
+                    }
+                    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<$name, E> {
+                        v.parse()
+                            .map_err(|_| E::custom(format!(concat!("{:?} is not ", $a_what), v)))
+                    }
+                }
+                d.deserialize_any(V)
+            }
+        }
+    };
 }
+pub(crate) use numeric_id;
+
+numeric_id!(Conid, "contract id", "a contract id");
 
 /// Defines an enum of IBKR codes, sent as JSON strings, with an `Unknown(String)` variant.
 macro_rules! code_enum {
@@ -2437,6 +2448,29 @@ impl TradingHours {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn numeric_ids_name_themselves_in_errors() {
+        let e = serde_json::from_value::<Conid>(json!("AAPL")).unwrap_err();
+        assert!(
+            e.to_string().contains(r#""AAPL" is not a contract id"#),
+            "{e}"
+        );
+        let e = serde_json::from_value::<Conid>(json!(u64::MAX)).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("contract id 18446744073709551615 out of range"),
+            "{e}"
+        );
+        let e = serde_json::from_value::<crate::orders::OrderId>(json!("x")).unwrap_err();
+        assert!(e.to_string().contains(r#""x" is not an order id"#), "{e}");
+        let e = serde_json::from_value::<crate::orders::OrderId>(json!(true)).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("an order id, as a number or a numeric string"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn conid_reads_numbers_and_strings() {

@@ -43,14 +43,13 @@
 //! ```
 
 use std::fmt;
-use std::str::FromStr;
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 
 use crate::Extra;
 use crate::accounts::{AccountId, DisplayAmount};
-use crate::contracts::{Conid, SecType, code_enum};
+use crate::contracts::{Conid, SecType, code_enum, numeric_id};
 use crate::error::ErrorResponse;
 use crate::portfolio::MixedDecimal;
 use crate::time::EpochMillis;
@@ -74,56 +73,7 @@ use crate::time::EpochMillis;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct OrderId(pub i64);
 
-impl fmt::Display for OrderId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
-
-impl FromStr for OrderId {
-    type Err = std::num::ParseIntError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        s.trim().parse().map(OrderId)
-    }
-}
-
-impl From<i64> for OrderId {
-    fn from(n: i64) -> Self {
-        OrderId(n)
-    }
-}
-
-impl Serialize for OrderId {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_i64(self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for OrderId {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl de::Visitor<'_> for V {
-            type Value = OrderId;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an order id, as a number or a numeric string")
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<OrderId, E> {
-                Ok(OrderId(v))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<OrderId, E> {
-                i64::try_from(v)
-                    .map(OrderId)
-                    .map_err(|_| E::custom(format!("order id {v} out of range")))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<OrderId, E> {
-                v.parse()
-                    .map_err(|_| E::custom(format!("{v:?} is not an order id")))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
+numeric_id!(OrderId, "order id", "an order id");
 
 code_enum! {
     /// The side of an order (`side`). Requests use `BUY` and `SELL`; live orders also

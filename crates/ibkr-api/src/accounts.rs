@@ -18,7 +18,7 @@ use ibkr_model::accounts::{
 };
 use reqwest::Method;
 
-use crate::client::Client;
+use crate::client::{Client, segment};
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
 
@@ -233,19 +233,6 @@ impl Client {
         self.call_after_accounts::<(), T>(endpoint, Method::GET, &p, None)
             .await
     }
-}
-
-/// `s` as one path segment: everything but unreserved characters percent-encoded.
-fn segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -783,6 +783,13 @@ fn is_unknown_account(message: &str) -> bool {
     m.contains("accountid is not valid") || m.contains("invalid account id")
 }
 
+/// `s` as one URL path segment (an account id, a search pattern...): everything but
+/// RFC 3986's unreserved characters percent-encoded from its UTF-8 bytes, the same set
+/// OAuth's encoding keeps.
+pub(crate) fn segment(s: &str) -> String {
+    crate::oauth::crypto::percent_encode(s)
+}
+
 fn error_in_body(bytes: &[u8]) -> Option<String> {
     #[derive(serde::Deserialize)]
     struct Probe {

@@ -132,7 +132,7 @@ use ibkr_model::orders::{
 use reqwest::Method;
 use rust_decimal::Decimal;
 
-use crate::client::{Client, with_query};
+use crate::client::{Client, segment, with_query};
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
 
@@ -1385,19 +1385,6 @@ impl<'c> OcaBuilder<'c> {
 
 // ---------------------------------------------------------------------------------------
 // Calls
-
-/// A path segment, percent-encoded.
-fn segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
 
 /// IBKR's 200 `{"error": ...}` answer to an order request, as [`Error::OrderRejected`].
 fn rejected(e: Error, coid: Option<&str>) -> Error {
